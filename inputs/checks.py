@@ -1,0 +1,66 @@
+"""Physical sanity checks applied to every model before it is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ionflow.inputs.errors import InputError
+
+MIN_DISTANCE = 0.7
+"""Smallest allowed interatomic distance (angstrom) between atoms that are not bonded pairs."""
+
+BONDED_PAIRS: frozenset[frozenset[str]] = frozenset({frozenset({"O", "H"}), frozenset({"C", "H"})})
+"""Element pairs allowed closer than :data:`MIN_DISTANCE` (covalent X-H bonds)."""
+
+
+def closest_pair(
+    structure: Structure, skip: Iterable[frozenset[str]] = BONDED_PAIRS
+) -> tuple[float, int, int]:
+    """Return the shortest periodic distance between two sites whose elements are not in ``skip``.
+
+    Parameters
+    ----------
+    structure
+        Any periodic structure.
+    skip
+        Element pairs (as frozensets; ``frozenset({"H"})`` means H-H) to ignore.
+
+    Returns
+    -------
+    tuple
+        ``(distance, i, j)``; ``(inf, -1, -1)`` for a single-site cell.
+    """
+    skip = set(skip)
+    if len(structure) < 2:
+        return float("inf"), -1, -1
+    dmat = structure.distance_matrix.copy()
+    np.fill_diagonal(dmat, np.inf)
+    symbols = [site.specie.symbol for site in structure]
+    order = np.argsort(dmat, axis=None)
+    for flat in order:
+        i, j = np.unravel_index(flat, dmat.shape)
+        if not np.isfinite(dmat[i, j]):
+            break
+        if frozenset({symbols[i], symbols[j]}) not in skip:
+            return float(dmat[i, j]), int(i), int(j)
+    return float("inf"), -1, -1
+
+
+def assert_no_close_atoms(structure: Structure, source: str, threshold: float = MIN_DISTANCE) -> None:
+    """Raise :class:`InputError` when two non-bonded atoms are closer than ``threshold``."""
+    dist, i, j = closest_pair(structure)
+    if dist < threshold:
+        a, b = structure[i].specie.symbol, structure[j].specie.symbol
+        raise InputError(
+            source,
+            f"atoms {i} ({a}) and {j} ({b}) are {dist:.2f} Å apart, closer than {threshold} Å",
+            "check the coordinates and lattice, or increase the gap/cell that placed them",
+        )
+
+
+def net_charge(structure: Structure, oxidation_states: Mapping[str, float]) -> float:
+    """Formal charge of ``structure`` from per-element oxidation states."""
+    return float(sum(oxidation_states[site.specie.symbol] for site in structure))

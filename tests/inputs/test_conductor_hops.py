@@ -1,0 +1,110 @@
+import numpy as np
+import pytest
+
+from ionflow.inputs.checks import closest_pair, net_charge
+from ionflow.inputs.conductor import build_dual_ion_conductor, library_hosts, load_host
+from ionflow.inputs.errors import InputError
+from ionflow.inputs.hops import check_end_points, find_hops, interface_hops, interpolate_idpp
+from ionflow.inputs.interface import build_ap_graphene_interface
+from tests.conftest import OX
+
+
+@pytest.fixture(scope="module")
+def licu():
+    ranked, _summary = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, rank_by="ewald", keep=1)
+    return ranked[0].structure
+
+
+def test_library_and_argyrodite_host():
+    assert {"Li6PS5Cl", "AP"} <= set(library_hosts())
+    host = load_host("Li6PS5Cl")
+    assert host.composition.reduced_formula == "Li6PS5Cl"
+    assert net_charge(host, OX) == 0
+    assert closest_pair(host)[0] > 1.8
+
+
+def test_cu_substitution_is_charge_balanced():
+    ranked, summary = build_dual_ion_conductor("Li6PS5Cl", n_cu=2, rank_by="ewald", keep=2)
+    for o in ranked:
+        comp = o.structure.composition
+        assert comp["Cu"] == 2 and comp["Li"] == 22
+        assert net_charge(o.structure, OX) == 0
+    assert summary["n_cu"] == 2 and summary["cu_fraction"] == pytest.approx(2 / 24)
+
+
+def test_conductor_from_ap_host():
+    ranked, _ = build_dual_ion_conductor("AP", n_cu=1, rank_by="ewald", keep=1)
+    assert ranked[0].structure.composition["Cu"] == 1
+
+
+def test_bad_hosts(tmp_path):
+    with pytest.raises(InputError, match="neither a bundled host"):
+        load_host(str(tmp_path / "missing.cif"))
+    broken = tmp_path / "broken.cif"
+    broken.write_text("data_x\n_cell_length_a 5\nthis is not a cif\n")
+    with pytest.raises(InputError) as err:
+        load_host(str(broken))
+    assert str(broken) in str(err.value)
+    nolithium = tmp_path / "nacl.cif"
+    from pymatgen.core import Lattice, Structure
+
+    Structure.from_spacegroup("Fm-3m", Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]]).to(
+        filename=str(nolithium)
+    )
+    with pytest.raises(InputError, match="no Li"):
+        build_dual_ion_conductor(str(nolithium), n_cu=1, rank_by="ewald")
+
+
+def _assert_hop(hop):
+    i = hop.moving_index
+    assert check_end_points(hop.initial, hop.final) == i
+    others = [k for k in range(len(hop.initial)) if k != i]
+    assert np.allclose(hop.initial.cart_coords[others], hop.final.cart_coords[others])
+    assert [s.specie for s in hop.initial] == [s.specie for s in hop.final]
+    assert hop.initial[i].specie.symbol == hop.species
+    # the hop length is the distance between the two sites
+    assert hop.final[i].distance(hop.initial[i]) == pytest.approx(hop.length, abs=1e-6)
+    # IDPP path: end points kept, the moving ion half-way at the middle image
+    mid = hop.images[len(hop.images) // 2]
+    assert np.allclose(hop.images[0].cart_coords, hop.initial.cart_coords)
+    assert np.allclose(hop.images[-1].cart_coords, hop.final.cart_coords)
+    d0 = mid[i].distance(hop.initial[i])
+    assert d0 == pytest.approx(hop.length / 2, abs=0.35)
+    assert closest_pair(mid)[0] > 0.7
+
+
+def test_li_and_cu_hops_in_dual_ion_host(licu):
+    li = find_hops(licu, "Li", min_length=9, min_atoms=1, max_hops=2)
+    cu = find_hops(licu, "Cu", min_length=9, min_atoms=1)
+    for hop in [*li, *cu]:
+        _assert_hop(hop)
+        assert hop.initial.composition["Li"] == licu.composition["Li"] - 1  # one vacancy
+    assert cu[0].species == "Cu" and len(cu[0].images) == 7
+
+
+def test_hop_errors(licu):
+    with pytest.raises(InputError, match="contains no Na"):
+        find_hops(licu, "Na")
+    hop = find_hops(licu, "Cu", min_length=9, min_atoms=1)[0]
+    swapped = hop.final.copy()
+    swapped.replace(0, "Li")
+    with pytest.raises(InputError, match="compositions differ"):
+        interpolate_idpp(hop.initial, swapped)
+    reordered = hop.final.copy()
+    a, b = reordered[0], reordered[1]
+    reordered.replace(0, b.species, b.frac_coords)
+    reordered.replace(1, a.species, a.frac_coords)
+    with pytest.raises(InputError, match="atom order"):
+        check_end_points(hop.initial, reordered)
+
+
+def test_interface_hops_near_carbon_and_in_centre(ap_bulk):
+    iface = build_ap_graphene_interface(ap_bulk, max_strain=0.05).structure
+    hops = interface_hops(iface, "Li", n_images=3)
+    assert [h.location for h in hops] == ["interface", "slab-centre"]
+    z_carbon = min(s.coords[2] for s in iface if s.properties["region"] == "carbon")
+    for hop in hops:
+        _assert_hop(hop)
+    z_int = hops[0].initial[hops[0].moving_index].coords[2]
+    z_mid = hops[1].initial[hops[1].moving_index].coords[2]
+    assert z_carbon - z_int < z_carbon - z_mid
