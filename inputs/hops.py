@@ -8,6 +8,7 @@ points have identical atom order. Images are IDPP-interpolated by ASE.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,9 +59,19 @@ class HopPath:
     host: str = ""
     location: str = "bulk"
 
+    @property
+    def fingerprint(self) -> str:
+        """Hash of the end points (species, lattice, positions to 1e-3): the hop's identity."""
+        parts = [self.species, *[str(site.specie) for site in self.initial]]
+        for s in (self.initial, self.final):
+            parts.append(np.round(s.lattice.matrix, 3).tobytes().hex())
+            parts.append(np.round(s.frac_coords % 1.0, 3).tobytes().hex())
+        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
     def as_dict(self) -> dict:
         """A JSON-ready summary (structures omitted)."""
         return {
+            "fingerprint": self.fingerprint,
             "hop_id": self.hop_id,
             "species": self.species,
             "length": self.length,

@@ -1,0 +1,58 @@
+"""``ionflow barriers``: read the results store as tables."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ionflow.inputs.errors import InputError
+
+# piped or captured output keeps whole tables instead of wrapping them at 80 columns
+console = Console(width=None if sys.stdout.isatty() else 200)
+
+Results = Annotated[
+    str | None, typer.Option("--results", help="Results file or MongoDB URI (default $IONFLOW_RESULTS).")
+]
+
+
+def print_frame(frame, fmt: str, title: str) -> None:
+    """Print a DataFrame as a rich table, CSV, JSON or Markdown."""
+    if fmt == "table":
+        table = Table(title=title)
+        for col in frame.columns:
+            table.add_column(str(col), justify="right" if frame[col].dtype.kind in "fi" else "left")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+        console.print(table)
+    elif fmt == "csv":
+        print(frame.to_csv(index=False), end="")
+    elif fmt == "json":
+        print(frame.to_json(orient="records", indent=2))
+    elif fmt == "markdown":
+        print(frame.to_markdown(index=False, floatfmt=".3f"))
+    else:
+        raise InputError("--format", f"unknown format {fmt!r}", "use table, csv, json or markdown")
+
+
+def barriers(
+    results: Results = None,
+    host: Annotated[str | None, typer.Option(help="Only this host.")] = None,
+    species: Annotated[str | None, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+) -> None:
+    """One row per hop: host, species, hop, length, Ea forward/reverse, ΔE, engine, converged.
+
+    Example: ionflow barriers --species Li,Cu --format markdown
+    """
+    from ionflow.analysis.barriers import barrier_frame
+    from ionflow.workflows.store import results_store
+
+    frame = barrier_frame(results_store(results), host, species.split(",") if species else None)
+    if frame.empty:
+        console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
+        return
+    print_frame(frame, fmt, "Migration barriers")

@@ -1,0 +1,84 @@
+"""The on-disk results store: persistence across processes, upsert, atomic and merged writes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from ionflow.inputs.errors import InputError
+from ionflow.workflows.schemas import MigrationBarrierDoc
+from ionflow.workflows.store import results_store, save_results
+
+
+def _doc(hop_id: str, barrier: float = 0.3) -> MigrationBarrierDoc:
+    return MigrationBarrierDoc.from_energies(
+        [0.0, barrier, 0.0],
+        host="H",
+        species="Li",
+        hop_id=hop_id,
+        hop_length=2.8,
+        hop_fingerprint=hop_id,
+        converged=True,
+        engine="test",
+        force_calls=3,
+        wall_time_s=1.0,
+    )
+
+
+def test_barrier_document_from_energies():
+    doc = MigrationBarrierDoc.from_energies(
+        [-1.0, -0.7, -0.5, -0.8],
+        host="H",
+        species="Cu",
+        hop_id="h",
+        hop_length=3.0,
+        converged=True,
+        engine="e",
+        force_calls=1,
+        wall_time_s=0.1,
+    )
+    assert doc.forward_barrier == pytest.approx(0.5) and doc.reverse_barrier == pytest.approx(0.3)
+    assert doc.delta_e == pytest.approx(0.2) and doc.saddle_image == 2
+
+
+def test_persists_across_processes_and_upserts(tmp_path):
+    path = tmp_path / "results.json"
+    assert save_results(results_store(path), [_doc("a"), _doc("b")]) == 2
+    save_results(results_store(path), [_doc("a")])  # the same result again
+    code = (
+        f"from ionflow.workflows.store import results_store; s = results_store({str(path)!r}); s.connect();"
+        "print(s.count({'doc_type': 'MigrationBarrierDoc'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "2"
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    path = tmp_path / "results.json"
+    code = (
+        "import sys; from ionflow.workflows.store import results_store, save_results;"
+        "from tests.analysis.test_results_store import _doc;"
+        f"[save_results(results_store({str(path)!r}), [_doc(f'{{sys.argv[1]}}-{{k}}')]) for k in range(15)]"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, tag], cwd=str(__import__("pathlib").Path(__file__).parents[2])
+        )
+        for tag in "xyz"
+    ]
+    assert all(p.wait(timeout=300) == 0 for p in procs)
+    ids = {d["hop_id"] for d in json.loads(path.read_text())}
+    assert ids == {f"{t}-{k}" for t in "xyz" for k in range(15)}
+
+
+def test_damaged_file_is_an_error_and_left_alone(tmp_path):
+    path = tmp_path / "results.json"
+    save_results(results_store(path), [_doc("a")])
+    damaged = path.read_text()[:40]  # a truncated write from some other tool
+    path.write_text(damaged)
+    with pytest.raises(InputError, match="not a valid results file"):
+        save_results(results_store(path), [_doc("b")])
+    assert path.read_text() == damaged

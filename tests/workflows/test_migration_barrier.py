@@ -1,0 +1,95 @@
+"""The migration-barrier flow on the embedded engine (CHGNet) for a symmetric vacancy hop.
+
+Host: cubic anti-perovskite Li3OCl (a = 3.91 Å), 2x2x2 cell with one Li vacancy. Its
+nearest-neighbour Li vacancy hop joins two symmetry-equivalent end points, so the barrier
+must be the same both ways and the saddle must sit at the middle image. DFT puts this
+barrier at about 0.3-0.4 eV (Emly et al., Chem. Mater. 25, 4663 (2013)); a universal
+potential is checked only against a wide window around that.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from ionflow.analysis.barriers import barrier_frame
+from ionflow.workflows.store import results_store
+
+N_IMAGES = 5
+
+
+@pytest.fixture(scope="module")
+def neb_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("neb")
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    cif = tmp / "Li3OCl.cif"
+    host.to(filename=str(cif))
+    results = tmp / "results.json"
+    cmd = [
+        sys.executable,
+        "-c",
+        "from ionflow.workflows.cli import main; main()",
+        "run",
+        "barriers",
+        str(cif),
+    ]
+    cmd += ["--species", "Li", "--images", str(N_IMAGES), "--results", str(results)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    docs = json.loads(results.read_text())
+    return proc, results, docs
+
+
+def test_symmetric_hop_barrier(neb_run):
+    _, _, docs = neb_run
+    assert len(docs) == 1
+    doc = docs[0]
+    assert doc["converged"]
+    assert doc["forward_barrier"] > 0.05
+    assert doc["forward_barrier"] == pytest.approx(doc["reverse_barrier"], abs=0.02)
+    assert abs(doc["delta_e"]) < 0.02
+    assert 0 < doc["saddle_image"] < N_IMAGES + 1
+    assert doc["saddle_image"] == (N_IMAGES + 1) // 2
+    assert 0.1 < doc["forward_barrier"] < 0.6
+
+
+def test_job_records_engine_settings_force_calls_and_time(neb_run):
+    _, _, docs = neb_run
+    doc = docs[0]
+    assert doc["engine"] == "embedded:CHGNet"
+    assert doc["settings"]["fmax"] == pytest.approx(0.05) and doc["settings"]["n_images"] == N_IMAGES
+    # every NEB step evaluates all moving images; plus both end-point relaxations
+    assert doc["force_calls"] > 2 * N_IMAGES
+    assert doc["wall_time_s"] > 0
+    assert doc["hop_length"] == pytest.approx(3.91 / 2**0.5, abs=1e-3)
+    assert doc["provenance"]["job_uuid"] and doc["provenance"]["flow_uuid"]
+
+
+def test_table_printed_and_readable(neb_run):
+    proc, results, _ = neb_run
+    assert "Ea fwd (eV)" in proc.stdout and "Li-hop0" in proc.stdout
+    frame = barrier_frame(results_store(results), species=["Li"])
+    assert list(frame["hop"]) == ["Li-hop0"]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ionflow.workflows.cli import main; main()",
+            "barriers",
+            "--results",
+            str(results),
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0 and out.stdout.splitlines()[0].startswith("host,species,hop")

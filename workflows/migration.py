@@ -1,0 +1,123 @@
+"""Migration-barrier flow: relax both end points -> IDPP images -> CI-NEB -> barrier.
+
+One flow per hop (:class:`MigrationBarrierMaker`), fanned out over many hops by
+:class:`HopBarriersMaker` (for a dual-ion host: Li and Cu hops side by side).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from jobflow import Flow, Maker, Response, job
+from pymatgen.core import Structure
+
+from ionflow.inputs.hops import HopPath, interpolate_idpp
+from ionflow.inputs.presets import load_preset
+from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
+from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
+
+
+def embedded_neb_settings(overrides: dict | None = None) -> dict:
+    """The embedded engine's settings: preset ``embedded`` merged with ``overrides``."""
+    preset = load_preset("embedded")
+    return {**preset["forcefield"], **preset["neb"], **(overrides or {})}
+
+
+@job
+def relax_end_points(initial: Structure, final: Structure, settings: dict) -> dict:
+    """Relax both end points at fixed cell; atom order is kept."""
+    start = time.perf_counter()
+    maker = CountedRelaxMaker(
+        force_field_name=settings["model"],
+        relax_cell=False,
+        steps=settings["relax_steps"],
+        relax_kwargs={"fmax": settings["relax_fmax"]},
+    )
+    relaxed = [maker._run_ase_safe(s.copy()) for s in (initial, final)]
+    return {
+        "initial": relaxed[0].final_mol_or_struct,
+        "final": relaxed[1].final_mol_or_struct,
+        "converged": all(bool(r.is_force_converged) for r in relaxed),
+        "force_calls": maker.force_calls,
+        "wall_time_s": time.perf_counter() - start,
+    }
+
+
+@job
+def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> MigrationBarrierDoc:
+    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine."""
+    start = time.perf_counter()
+    images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
+    maker = CountedNebMaker(
+        force_field_name=settings["model"],
+        steps=settings["steps"],
+        relax_kwargs={"fmax": settings["fmax"]},
+        neb_kwargs={"climb": settings["climb"], "method": settings["method"], "k": 5.0},
+    )
+    result = maker._run_ase_safe(images=[s.copy() for s in images])
+    energies = list(result.energies)
+    # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
+    return MigrationBarrierDoc.from_energies(
+        energies,
+        host=hop["host"],
+        species=hop["species"],
+        hop_id=hop["hop_id"],
+        location=hop["location"],
+        hop_length=hop["length"],
+        hop_fingerprint=hop["fingerprint"],
+        converged=bool(end_points["converged"]) and str(result.state.value) == "successful",
+        engine=f"embedded:{settings['model']}",
+        settings=settings,
+        force_calls=end_points["force_calls"] + maker.force_calls,
+        wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
+        provenance=Provenance(job_uuid=climbing_image_neb_uuid()),
+    )
+
+
+def climbing_image_neb_uuid() -> str | None:
+    """UUID of the running jobflow job, if any."""
+    from jobflow import CURRENT_JOB
+
+    return CURRENT_JOB.job.uuid if CURRENT_JOB.job is not None else None
+
+
+@dataclass
+class MigrationBarrierMaker(Maker):
+    """Barrier of one hop on the embedded engine: relax ends -> IDPP -> CI-NEB.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    settings
+        Overrides of the ``embedded`` preset (``fmax``, ``n_images``, ``steps`` ...).
+    """
+
+    name: str = "migration barrier"
+    settings: dict = field(default_factory=dict)
+
+    def make(self, hop: HopPath) -> Flow:
+        """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
+        settings = embedded_neb_settings(self.settings)
+        ends = relax_end_points(hop.initial, hop.final, settings)
+        ends.name = f"relax end points {hop.hop_id}"
+        neb = climbing_image_neb(ends.output, hop.as_dict(), settings)
+        neb.name = f"CI-NEB {hop.hop_id}"
+        return Flow([ends, neb], output=neb.output, name=f"{self.name} {hop.host} {hop.hop_id}")
+
+
+@dataclass
+class HopBarriersMaker(Maker):
+    """One NEB flow per hop, side by side (e.g. Li and Cu hops of one dual-ion host)."""
+
+    name: str = "hop barriers"
+    barrier_maker: MigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
+
+    def make(self, hops: list[HopPath]) -> Flow:
+        """A flow whose output is the list of the hops' :class:`MigrationBarrierDoc`."""
+        flows = [self.barrier_maker.make(hop) for hop in hops]
+        return Flow(flows, output=[f.output for f in flows], name=self.name)
+
+
+__all__ = ["HopBarriersMaker", "MigrationBarrierMaker", "Response"]
