@@ -54,6 +54,8 @@ def chgnet_energy_per_atom(structures: Sequence[Structure]) -> list[float]:
 
     model = CHGNet.load(verbose=False)
     preds = model.predict_structure(list(structures), task="e", batch_size=8)
+    if isinstance(preds, dict):  # chgnet returns a bare dict for a single structure
+        preds = [preds]
     return [float(p["e"]) for p in preds]
 
 

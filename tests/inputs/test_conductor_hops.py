@@ -108,3 +108,11 @@ def test_interface_hops_near_carbon_and_in_centre(ap_bulk):
     z_int = hops[0].initial[hops[0].moving_index].coords[2]
     z_mid = hops[1].initial[hops[1].moving_index].coords[2]
     assert z_carbon - z_int < z_carbon - z_mid
+
+
+def test_single_cu_in_argyrodite_is_one_ordering_ranked_by_chgnet():
+    # all 24 Li (24g) sites of the F-43m cell are equivalent: one distinct ordering
+    ranked, summary = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, rank_by="chgnet", keep=3)
+    assert summary["method"] == "exhaustive" and summary["candidates"] == 24
+    assert len(ranked) == 1 and ranked[0].multiplicity == 24
+    assert -10 < ranked[0].energy_per_atom < 0  # a CHGNet energy per atom, not an Ewald sum
