@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from jobflow import Flow, Maker, Response, job
+from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
 
 from ionflow.inputs.hops import HopPath, interpolate_idpp
@@ -120,4 +120,4 @@ class HopBarriersMaker(Maker):
         return Flow(flows, output=[f.output for f in flows], name=self.name)
 
 
-__all__ = ["HopBarriersMaker", "MigrationBarrierMaker", "Response"]
+__all__ = ["HopBarriersMaker", "MigrationBarrierMaker"]
