@@ -56,3 +56,22 @@ def barriers(
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
         return
     print_frame(frame, fmt, "Migration barriers")
+
+
+def plot_neb_command(
+    hop: Annotated[str, typer.Argument(help="Hop id, as listed by ionflow barriers.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="PNG file to write.")] = "neb.png",
+    host: Annotated[str | None, typer.Option(help="Only this host.")] = None,
+    results: Results = None,
+) -> None:
+    """Plot a hop's CI-NEB energy profile to PNG.
+
+    Example: ionflow plot neb Cu-hop0 --out cu_hop.png
+    """
+    from pathlib import Path
+
+    from ionflow.analysis.plots import plot_neb
+    from ionflow.workflows.store import results_store
+
+    path = plot_neb(results_store(results), hop, Path(out), host)
+    console.print(f"wrote {path}")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from ionflow.analysis.cli import Results, barriers, console, print_frame
+from ionflow.analysis.cli import Results, barriers, console, plot_neb_command, print_frame
 from ionflow.inputs.cli import app as build_app
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.schemas import MigrationBarrierDoc
@@ -21,6 +21,9 @@ app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.command("barriers")(barriers)
+plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
+plot_app.command("neb")(plot_neb_command)
+app.add_typer(plot_app, name="plot")
 run_app = typer.Typer(help="Run flows on the embedded engine and store the results.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
 

@@ -82,3 +82,20 @@ def test_damaged_file_is_an_error_and_left_alone(tmp_path):
     with pytest.raises(InputError, match="not a valid results file"):
         save_results(results_store(path), [_doc("b")])
     assert path.read_text() == damaged
+
+
+def test_plot_neb_png(tmp_path):
+    import matplotlib.image as mpimg
+
+    from ionflow.analysis.plots import neb_profile, plot_neb
+
+    path = tmp_path / "results.json"
+    save_results(results_store(path), [_doc("h", barrier=0.4)])
+    png = plot_neb(results_store(path), "h", tmp_path / "neb.png")
+    assert mpimg.imread(png).shape[0] > 100
+    x, y = neb_profile([0.0, 0.4, 0.0])
+    assert x[0] == 0.0 and x[-1] == 1.0
+    assert y.min() >= -1e-12  # no spurious minimum below the end points
+    assert y[0] == pytest.approx(0.0) and y.max() == pytest.approx(0.4, abs=0.02)  # spline through the images
+    with pytest.raises(InputError, match="no stored barrier"):
+        plot_neb(results_store(path), "missing", tmp_path / "x.png")

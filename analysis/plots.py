@@ -1,0 +1,59 @@
+"""PNG plots of stored results (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from maggma.core import Store
+from scipy.interpolate import PchipInterpolator
+
+from ionflow.inputs.errors import InputError
+
+
+def neb_profile(energies: list[float], points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Energies relative to the initial image on a normalised reaction coordinate.
+
+    Interpolated with a shape-preserving (PCHIP) spline, which adds no extrema between images.
+    """
+    e = np.asarray(energies, dtype=float) - energies[0]
+    x = np.linspace(0.0, 1.0, len(e))
+    fine = np.linspace(0.0, 1.0, points)
+    return fine, PchipInterpolator(x, e)(fine)
+
+
+def plot_neb(store: Store, hop_id: str, out: Path, host: str | None = None) -> Path:
+    """Plot the stored CI-NEB profile(s) of ``hop_id`` to ``out`` (PNG)."""
+    criteria: dict = {"doc_type": "MigrationBarrierDoc", "hop_id": hop_id}
+    if host:
+        criteria["host"] = host
+    store.connect()
+    try:
+        docs = list(store.query(criteria=criteria))
+    finally:
+        store.close()
+    if not docs:
+        raise InputError(
+            "HOP", f"no stored barrier for hop {hop_id!r}", "list the hops with: ionflow barriers"
+        )
+    fig, ax = plt.subplots(figsize=(5, 3.6), dpi=120)
+    for doc in docs:
+        x, y = neb_profile(doc["energies"])
+        images = np.linspace(0.0, 1.0, len(doc["energies"]))
+        rel = np.asarray(doc["energies"]) - doc["energies"][0]
+        label = f"{doc['host']} {doc['species']}+ ({doc['engine']}): Ea = {doc['forward_barrier']:.3f} eV"
+        (line,) = ax.plot(x, y, label=label)
+        ax.plot(images, rel, "o", color=line.get_color())
+    ax.set_xlabel("Reaction coordinate (normalised)")
+    ax.set_ylabel("Energy relative to initial image (eV)")
+    ax.set_title(f"CI-NEB profile: {hop_id}")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out
