@@ -37,6 +37,9 @@ def run_barriers(
     fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = 0.05,
     images: Annotated[int, typer.Option(help="Images between the end points.")] = 5,
     results: Results = None,
+    work_dir: Annotated[
+        Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")
+    ] = Path("ionflow-runs"),
 ) -> None:
     """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
 
@@ -60,18 +63,21 @@ def run_barriers(
             host, sp, host_name=name, n_images=images, min_length=min_length, min_atoms=1, max_hops=max_hops
         )
     maker = MigrationBarrierMaker(settings={"fmax": fmax, "n_images": images})
+    work_dir.mkdir(parents=True, exist_ok=True)
     with Progress(console=console) as progress:
         task = progress.add_task("CI-NEB", total=len(hops))
         for hop in hops:
             progress.update(task, description=f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)")
             flow = maker.make(hop)
-            responses = run_locally(flow, create_folders=False, log=False, ensure_success=True)
+            responses = run_locally(
+                flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
+            )
             docs = [r[1].output for r in responses.values() if isinstance(r[1].output, MigrationBarrierDoc)]
             for doc in docs:
                 doc.provenance.flow_uuid = flow.uuid
             save_results(store, docs)
             progress.advance(task)
-    print_frame(barrier_frame(results_store(results), host=name), "table", f"Migration barriers in {name}")
+    print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
 
 
 def main() -> None:

@@ -71,11 +71,11 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
         settings=settings,
         force_calls=end_points["force_calls"] + maker.force_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
-        provenance=Provenance(job_uuid=climbing_image_neb_uuid()),
+        provenance=Provenance(job_uuid=current_job_uuid()),
     )
 
 
-def climbing_image_neb_uuid() -> str | None:
+def current_job_uuid() -> str | None:
     """UUID of the running jobflow job, if any."""
     from jobflow import CURRENT_JOB
 

@@ -42,9 +42,12 @@ def neb_run(tmp_path_factory):
         str(cif),
     ]
     cmd += ["--species", "Li", "--images", str(N_IMAGES), "--results", str(results)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp)
     assert proc.returncode == 0, proc.stderr[-3000:]
     docs = json.loads(results.read_text())
+    # every job wrote its files into its own folder under the work dir, none into the cwd
+    assert not (tmp / "final_atoms_object.xyz").exists()
+    assert len(list((tmp / "ionflow-runs").glob("job_*"))) == 2
     return proc, results, docs
 
 
