@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -64,3 +65,12 @@ def assert_no_close_atoms(structure: Structure, source: str, threshold: float = 
 def net_charge(structure: Structure, oxidation_states: Mapping[str, float]) -> float:
     """Formal charge of ``structure`` from per-element oxidation states."""
     return float(sum(oxidation_states[site.specie.symbol] for site in structure))
+
+
+def structure_fingerprint(*structures: Structure, extra: str = "") -> str:
+    """Hash of species, lattice and positions (rounded to 1e-3): the identity of a model."""
+    parts = [extra, *[str(site.specie) for site in structures[0]]]
+    for s in structures:
+        parts.append(np.round(s.lattice.matrix, 3).tobytes().hex())
+        parts.append(np.round(s.frac_coords % 1.0, 3).tobytes().hex())
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]

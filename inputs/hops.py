@@ -8,7 +8,6 @@ points have identical atom order. Images are IDPP-interpolated by ASE.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +18,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.inputs.checks import assert_no_close_atoms
+from ionflow.inputs.checks import assert_no_close_atoms, structure_fingerprint
 from ionflow.inputs.errors import InputError
 
 MOBILE_SPECIES = ("Li", "Cu", "Na", "Ag")
@@ -62,11 +61,7 @@ class HopPath:
     @property
     def fingerprint(self) -> str:
         """Hash of the end points (species, lattice, positions to 1e-3): the hop's identity."""
-        parts = [self.species, *[str(site.specie) for site in self.initial]]
-        for s in (self.initial, self.final):
-            parts.append(np.round(s.lattice.matrix, 3).tobytes().hex())
-            parts.append(np.round(s.frac_coords % 1.0, 3).tobytes().hex())
-        return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+        return structure_fingerprint(self.initial, self.final, extra=self.species)
 
     def as_dict(self) -> dict:
         """A JSON-ready summary (structures omitted)."""

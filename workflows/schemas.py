@@ -64,3 +64,92 @@ class MigrationBarrierDoc(BaseModel):
             saddle_image=top,
             **fields,
         )
+
+
+class BaderChargesDoc(BaseModel):
+    """Bader partition of a charge density.
+
+    ``electrons`` are the electrons in each atom's Bader volume; ``net_charges`` are
+    ``reference_electrons - electrons`` (positive: the atom lost electrons), where the
+    reference is the atom's valence (VASP ZVAL with AECCAR0+2 or CHGCAR valence densities) or
+    its atomic number (the embedded engine's all-electron density). Either way the net charges
+    are the same oxidation-state-like numbers.
+    """
+
+    formula: str
+    species: list[str]
+    regions: list[str] | None = None
+    electrons: list[float]
+    reference_electrons: list[float]
+    net_charges: list[float]
+    total_electrons: float = Field(description="electrons in all Bader volumes plus vacuum")
+    expected_electrons: float = Field(description="electrons the density should hold")
+    vacuum_electrons: float = 0.0
+    method: str
+    engine: str
+    source_files: list[str] = Field(default_factory=list)
+
+    def region_charges(self) -> dict[str, float]:
+        """Net charge (e) summed per region; positive: the region lost electrons."""
+        if not self.regions:
+            return {}
+        out: dict[str, float] = {}
+        for region, q in zip(self.regions, self.net_charges, strict=True):
+            out[region] = out.get(region, 0.0) + q
+        return out
+
+    def species_mean(self) -> dict[str, float]:
+        """Mean net charge (e) of each species."""
+        sums: dict[str, list[float]] = {}
+        for sp, q in zip(self.species, self.net_charges, strict=True):
+            sums.setdefault(sp, []).append(q)
+        return {sp: sum(v) / len(v) for sp, v in sums.items()}
+
+
+class InterfaceChargeTransferDoc(BaseModel):
+    """Charge transfer and built-in field across an AP/carbon interface.
+
+    Sign conventions: ``electrons_to_carbon`` > 0 when electrons moved from the AP side to the
+    carbon side (the carbon region's Bader net charge is then negative); ``field`` > 0 when the
+    field points from AP to carbon.
+    """
+
+    interface: str
+    termination: str = ""
+    fingerprint: str = Field("", description="hash of the input structure")
+    formula: str
+    n_atoms: int
+    bader: BaderChargesDoc
+    region_charges: dict[str, float]
+    electrons_to_carbon: float
+    potential_step: float = Field(
+        description="macroscopic average of the electron potential energy, carbon plane minus AP centre (eV)"
+    )
+    field: float | None = Field(
+        None,
+        description="field between the top AP plane and the carbon plane (V/Å), from the difference potential",
+    )
+    dipole_step: float | None = Field(
+        None, description="jump of the difference potential across the interface (eV): the interface dipole"
+    )
+    profile: dict[str, list[float]] = Field(
+        default_factory=dict, description="z (Å), planar and macroscopic averages, difference (eV)"
+    )
+    z_planes: dict[str, float] = Field(
+        default_factory=dict, description="AP centre, AP top and carbon plane (Å)"
+    )
+    energy: float
+    converged: bool
+    engine: str
+    settings: dict = Field(default_factory=dict)
+    force_calls: int = 0
+    wall_time_s: float
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @property
+    def result_id(self) -> str:
+        """Identity: the same input structure and name on the same engine with the same settings."""
+        key = json.dumps(
+            [self.interface, self.fingerprint, self.termination, self.engine, self.settings], sort_keys=True
+        )
+        return hashlib.sha1(key.encode()).hexdigest()[:20]

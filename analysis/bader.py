@@ -1,0 +1,204 @@
+"""Bader charges: baderkit on a charge density, or the Henkelman program's ``ACF.dat``.
+
+baderkit (PyPI) is a maintained numba reimplementation of the Henkelman group's grid-based
+Bader algorithms (``neargrid``, ``weight`` ...); it runs on the embedded engine's density and
+on VASP's CHGCAR/AECCAR files alike. Runs done with the ``bader`` program are read from the
+``ACF.dat`` it writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ionflow.inputs.errors import InputError
+
+
+@dataclass
+class BaderPartition:
+    """Electrons in each atom's Bader volume."""
+
+    electrons: np.ndarray
+    vacuum_electrons: float
+    total_electrons: float
+    method: str
+    source: str
+
+
+def _baderkit():
+    try:
+        import baderkit
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise InputError(
+            "bader",
+            f"baderkit is not importable ({exc})",
+            "install it with `pip install --no-deps baderkit` (see README: its pymatgen pin)",
+        ) from exc
+    logging.getLogger("baderkit").setLevel(logging.WARNING)
+    return baderkit
+
+
+def bader_partition(
+    structure: Structure,
+    density: np.ndarray,
+    method: str = "neargrid-weight",
+    vacuum_tol: float = 1e-3,
+    source: str = "",
+) -> BaderPartition:
+    """Bader partition of ``density`` (electrons/Å³ on a periodic grid over ``structure``'s cell).
+
+    Parameters
+    ----------
+    structure
+        The atoms the density belongs to.
+    density
+        Charge density in e/Å³, shape (na, nb, nc) along the lattice vectors.
+    method
+        A baderkit method (``neargrid``, ``weight``, ``neargrid-weight`` ...).
+    vacuum_tol
+        Grid points below this density (e/Å³) count as vacuum, assigned to no atom.
+    """
+    baderkit = _baderkit()
+    from baderkit.toolkit.structure import Structure as BaderkitStructure
+
+    if density.ndim != 3:
+        raise InputError(source or "density", f"is {density.ndim}-dimensional", "give a 3D grid")
+    bk_structure = BaderkitStructure(structure.lattice, structure.species, structure.frac_coords)
+    volume = structure.lattice.volume
+    # baderkit stores grids as VASP does: density times cell volume
+    grid = baderkit.Grid(structure=bk_structure, data={"total": density * volume}, data_type="charge")
+    bader = baderkit.Bader(charge_grid=grid, method=method, vacuum_tol=vacuum_tol)
+    electrons = np.asarray(bader.atom_charges, dtype=float)
+    vacuum = float(bader.vacuum_charge)
+    return BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, source)
+
+
+def bader_from_cube(path: str | Path, method: str = "neargrid-weight", vacuum_tol: float = 1e-3):
+    """Bader partition of a density cube in e/Bohr³ (the embedded engine's ``density.cube``)."""
+    from ase.io.cube import read_cube_data
+    from ase.units import Bohr
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such density file", "rerun the static job of the flow")
+    try:
+        data, atoms = read_cube_data(str(path))
+    except Exception as exc:
+        raise InputError(str(path), f"cannot be read as a cube file ({exc})", "rerun the static job") from exc
+    atoms.pbc = True
+    structure = AseAtomsAdaptor.get_structure(atoms)
+    return structure, bader_partition(structure, data / Bohr**3, method, vacuum_tol, str(path))
+
+
+def bader_from_vasp(
+    directory: str | Path, method: str = "neargrid-weight", vacuum_tol: float = 1e-3
+) -> tuple[Structure, BaderPartition]:
+    """Bader partition of a VASP static run: CHGCAR charges in AECCAR0+AECCAR2 basins when present.
+
+    As the Henkelman program does with ``-ref``, the all-electron reference (AECCAR0+AECCAR2)
+    places the basin boundaries and the valence CHGCAR is integrated in them.
+    """
+    from pymatgen.io.vasp import Chgcar
+
+    directory = Path(directory)
+    chgcar = directory / "CHGCAR"
+    if not chgcar.is_file():
+        raise InputError(
+            str(chgcar), "is missing", "run VASP with LCHARG = .TRUE. (the ionflow static job does)"
+        )
+    try:
+        valence = Chgcar.from_file(str(chgcar))
+        reference = None
+        aeccars = [directory / "AECCAR0", directory / "AECCAR2"]
+        if all(p.is_file() for p in aeccars):
+            ae = [Chgcar.from_file(str(p)) for p in aeccars]
+            reference = ae[0].data["total"] + ae[1].data["total"]
+    except Exception as exc:
+        raise InputError(
+            str(chgcar), f"cannot be read ({type(exc).__name__}: {exc})", "rerun or recopy"
+        ) from exc
+    baderkit = _baderkit()
+    from baderkit.toolkit.structure import Structure as BaderkitStructure
+
+    s = valence.structure
+    bk_structure = BaderkitStructure(s.lattice, s.species, s.frac_coords)
+    grid = baderkit.Grid(structure=bk_structure, data={"total": valence.data["total"]}, data_type="charge")
+    kwargs = {}
+    if reference is not None:
+        kwargs["reference_grid"] = baderkit.Grid(
+            structure=bk_structure, data={"total": reference}, data_type="charge"
+        )
+    bader = baderkit.Bader(charge_grid=grid, method=method, vacuum_tol=vacuum_tol, **kwargs)
+    electrons = np.asarray(bader.atom_charges, dtype=float)
+    vacuum = float(bader.vacuum_charge)
+    return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, str(chgcar))
+
+
+@dataclass
+class AcfTable:
+    """The Henkelman program's ``ACF.dat``: per-atom electrons and Bader volumes."""
+
+    positions: np.ndarray
+    electrons: np.ndarray
+    min_distance: np.ndarray
+    volumes: np.ndarray
+    vacuum_electrons: float
+    vacuum_volume: float
+    total_electrons: float
+
+
+def read_acf(path: str | Path, n_atoms: int | None = None) -> AcfTable:
+    """Parse ``ACF.dat``; a truncated file (no totals block, or fewer rows than atoms) is an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such ACF.dat", "run `bader CHGCAR -ref CHGCAR_sum` in the run folder")
+    rows: list[list[float]] = []
+    totals: dict[str, float] = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if not parts or parts[0].startswith(("#", "-")):
+            continue
+        if ":" in line:
+            key, _, value = line.partition(":")
+            with contextlib.suppress(ValueError, IndexError):
+                totals[key.strip().upper()] = float(value.split()[0])
+            continue
+        try:
+            rows.append([float(x) for x in parts[1:7]])
+        except ValueError:
+            raise InputError(str(path), f"unreadable line {line.strip()!r}", "rerun bader") from None
+    if "NUMBER OF ELECTRONS" not in totals:
+        raise InputError(str(path), "has no 'NUMBER OF ELECTRONS' line (truncated?)", "rerun bader")
+    if not rows or any(len(r) < 6 for r in rows):
+        raise InputError(str(path), "has no complete atom rows", "rerun bader")
+    if n_atoms is not None and len(rows) != n_atoms:
+        raise InputError(
+            str(path), f"lists {len(rows)} atoms, the structure has {n_atoms}", "use the matching run"
+        )
+    table = np.array(rows)
+    return AcfTable(
+        positions=table[:, 0:3],
+        electrons=table[:, 3],
+        min_distance=table[:, 4],
+        volumes=table[:, 5],
+        vacuum_electrons=totals.get("VACUUM CHARGE", 0.0),
+        vacuum_volume=totals.get("VACUUM VOLUME", 0.0),
+        total_electrons=totals["NUMBER OF ELECTRONS"],
+    )
+
+
+def zval_from_potcar(path: str | Path) -> dict[str, float]:
+    """Valence electrons (ZVAL) per element, read from a POTCAR."""
+    from pymatgen.io.vasp import Potcar
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such POTCAR", "give the POTCAR of the run (ZVAL is read from it)")
+    potcar = Potcar.from_file(str(path))
+    return {p.element: float(p.zval) for p in potcar}

@@ -1,0 +1,161 @@
+"""Electrostatic potential across an interface: planar and macroscopic averages, step and field.
+
+Reads VASP ``LOCPOT`` (pymatgen) and the embedded engine's ``potential.cube``. Both hold the
+potential energy of an electron in eV (VASP's LOCPOT with LVHAR, GPAW's
+``get_electrostatic_potential``); the electrostatic potential in volts is its negative.
+
+Sign convention of the field: positive when it points from the AP side to the carbon side
+(the direction in which it pushes a Li+ ion from AP towards carbon).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pymatgen.core import Structure
+
+from ionflow.inputs.errors import InputError
+
+
+@dataclass
+class PotentialGrid:
+    """A potential-energy grid (eV) on a periodic cell."""
+
+    structure: Structure
+    values: np.ndarray
+    source: str
+
+
+def read_locpot(path: str | Path) -> PotentialGrid:
+    """VASP ``LOCPOT`` (written with LVHAR = .TRUE.)."""
+    from pymatgen.io.vasp import Locpot
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such LOCPOT", "run VASP with LVHAR = .TRUE. and give the LOCPOT path")
+    try:
+        locpot = Locpot.from_file(str(path))
+        values = np.asarray(locpot.data["total"], dtype=float)
+    except Exception as exc:  # pymatgen raises many kinds on a truncated grid
+        raise InputError(
+            str(path), f"cannot be read as a LOCPOT ({type(exc).__name__}: {exc})", "rerun or recopy it"
+        ) from exc
+    _check_grid(values, path)
+    return PotentialGrid(locpot.structure, values, str(path))
+
+
+def read_potential_cube(path: str | Path) -> PotentialGrid:
+    """The embedded engine's ``potential.cube`` (eV on the GPAW grid)."""
+    from ase.io.cube import read_cube_data
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such potential cube", "rerun the static job of the flow")
+    try:
+        values, atoms = read_cube_data(str(path))
+    except Exception as exc:
+        raise InputError(str(path), f"cannot be read as a cube file ({exc})", "rerun the static job") from exc
+    _check_grid(values, path)
+    atoms.pbc = True
+    return PotentialGrid(AseAtomsAdaptor.get_structure(atoms), np.asarray(values, dtype=float), str(path))
+
+
+def read_potential(path: str | Path) -> PotentialGrid:
+    """LOCPOT or cube, by the file's name."""
+    name = Path(path).name.lower()
+    return read_potential_cube(path) if name.endswith(".cube") else read_locpot(path)
+
+
+def _check_grid(values: np.ndarray, path: Path) -> None:
+    if values.ndim != 3 or min(values.shape) < 2 or not np.all(np.isfinite(values)):
+        raise InputError(str(path), f"grid of shape {values.shape} is incomplete", "rerun or recopy the file")
+
+
+def planar_average(values: np.ndarray, axis: int = 2) -> np.ndarray:
+    """Average over the planes normal to ``axis``."""
+    other = tuple(i for i in range(3) if i != axis)
+    return values.mean(axis=other)
+
+
+def macroscopic_average(profile: np.ndarray, spacing: float, period: float) -> np.ndarray:
+    """Running average over one ``period`` (Å) of a periodic profile sampled every ``spacing`` Å.
+
+    Averaging over one layer period removes the atomic oscillations and leaves the
+    slowly varying potential (Baldereschi, Baroni, Resta, PRL 61, 734 (1988)).
+    """
+    n = len(profile)
+    width = max(1, round(period / spacing))
+    kernel = np.ones(width) / width
+    padded = np.concatenate([profile[-width:], profile, profile[:width]])
+    smoothed = np.convolve(padded, kernel, mode="same")
+    return smoothed[width : width + n]
+
+
+@dataclass
+class InterfacePotential:
+    """Potential profile across an AP/carbon interface along the normal (c)."""
+
+    z: np.ndarray
+    planar: np.ndarray
+    macroscopic: np.ndarray
+    z_ap_bottom: float
+    z_ap_centre: float
+    z_ap_top: float
+    z_carbon: float
+    potential_step: float
+    """Macroscopic electron potential energy at the carbon plane minus at the AP slab centre (eV)."""
+    field: float
+    """Mean field between the top AP plane and the carbon plane (V/Å), positive from AP to carbon."""
+    vacuum_step: float
+    """Vacuum level above the carbon minus below the AP slab (eV): the interface dipole."""
+
+
+def interface_potential(
+    grid: PotentialGrid, regions: list[str], period: float, axis: int = 2
+) -> InterfacePotential:
+    """Planar/macroscopic averages and the built-in step and field across the interface.
+
+    Parameters
+    ----------
+    grid
+        Electron potential energy (eV).
+    regions
+        ``"AP"`` or ``"carbon"`` for each site of ``grid.structure`` (carbon above AP).
+    period
+        Layer period of the AP along the normal (Å), the window of the macroscopic average.
+    """
+    if len(regions) != len(grid.structure):
+        raise InputError(
+            grid.source,
+            f"has {len(grid.structure)} atoms but {len(regions)} region labels were given",
+            "use the structure the potential was computed for",
+        )
+    length = grid.structure.lattice.abc[axis]
+    planar = planar_average(grid.values, axis)
+    spacing = length / len(planar)
+    z = np.arange(len(planar)) * spacing
+    macro = macroscopic_average(planar, spacing, period)
+    zs = grid.structure.cart_coords[:, axis] % length
+    ap = np.array([r == "AP" for r in regions])
+    if not ap.any() or ap.all():
+        raise InputError(grid.source, "needs both an AP and a carbon region", "use an AP/carbon interface")
+    z_ap_bottom, z_ap_top = float(zs[ap].min()), float(zs[ap].max())
+    z_carbon = float(np.mean(zs[~ap]))
+    if z_carbon < z_ap_top:
+        raise InputError(grid.source, "carbon is not above the AP slab", "build the interface with ionflow")
+    z_centre = 0.5 * (z_ap_bottom + z_ap_top)
+
+    def at(values: np.ndarray, height: float) -> float:
+        return float(np.interp(height, z, values, period=length))
+
+    step = at(macro, z_carbon) - at(macro, z_centre)
+    # the field from the electron potential energy U = -e*phi:  E = -dphi/dz = dU/dz / e
+    field = (at(macro, z_carbon) - at(macro, z_ap_top)) / (z_carbon - z_ap_top)
+    # vacuum levels halfway between each surface and the cell boundary, where the dipole layer sits
+    vacuum_step = at(planar, 0.5 * (z_carbon + length)) - at(planar, 0.5 * z_ap_bottom)
+    return InterfacePotential(
+        z, planar, macro, z_ap_bottom, z_centre, z_ap_top, z_carbon, step, field, vacuum_step
+    )

@@ -1,0 +1,268 @@
+"""Charge-transfer flow for an AP/carbon interface on the embedded engine.
+
+relax (fixed cell, bottom of the AP slab fixed; machine-learned potential) -> static DFT with
+the all-electron density and the potential written (GPAW) -> Bader charges per atom and per
+region -> planar-averaged potential, potential step and built-in field. With references, the
+separated AP slab and carbon sheet are computed in the same cell, and the field is taken from
+the difference potential U_interface - U_AP - U_carbon, which keeps only what the charge
+transfer did.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from jobflow import Flow, Maker, job
+from pymatgen.core import Structure
+
+from ionflow.analysis.bader import bader_from_cube
+from ionflow.analysis.potential import interface_potential, planar_average, read_potential_cube
+from ionflow.inputs.checks import structure_fingerprint
+from ionflow.inputs.errors import InputError
+from ionflow.inputs.interface import REGION
+from ionflow.inputs.presets import load_preset
+from ionflow.workflows.embedded import CountedRelaxMaker
+from ionflow.workflows.gpaw_engine import run_static_density
+from ionflow.workflows.migration import current_job_uuid
+from ionflow.workflows.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
+
+SIDES = ("AP", "carbon")
+
+
+def embedded_charge_settings(overrides: dict | None = None) -> dict:
+    """Settings of the embedded charge-transfer flow: preset sections merged with ``overrides``.
+
+    Keys: ``dft`` (GPAW), ``relax`` (machine-learned relaxation), ``bader``, ``period`` (Å,
+    window of the macroscopic average), ``references`` (compute the separated sides).
+    """
+    preset = load_preset("embedded")
+    settings = {
+        "model": preset["forcefield"]["model"],
+        "dft": dict(preset["dft"]),
+        "relax": dict(preset["interface_relax"]),
+        "bader": dict(preset["bader"]),
+        "period": None,
+        "references": True,
+    }
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(settings.get(key), dict):
+            settings[key].update(value)
+        else:
+            settings[key] = value
+    return settings
+
+
+def check_interface(structure: Structure, source: str = "interface") -> list[str]:
+    """The ``region`` labels of an AP/carbon interface, or a clear error."""
+    regions = structure.site_properties.get(REGION)
+    if regions is None:
+        raise InputError(
+            source,
+            "has no 'region' site property",
+            "build it with `ionflow build interface` (JSON keeps regions)",
+        )
+    missing = [side for side in SIDES if side not in regions]
+    if missing:
+        raise InputError(source, f"has no {', '.join(missing)} region", "give an AP/carbon interface")
+    return list(regions)
+
+
+def centred_along_c(structure: Structure) -> Structure:
+    """The slab moved to the middle of the cell along c (the dipole layer sits at the boundary)."""
+    z = structure.cart_coords[:, 2]
+    shift = 0.5 * structure.lattice.c - 0.5 * (z.min() + z.max())
+    out = structure.copy()
+    out.translate_sites(list(range(len(out))), [0, 0, shift], frac_coords=False, to_unit_cell=True)
+    return out
+
+
+@job
+def relax_interface(structure: Structure, settings: dict) -> dict:
+    """Relax at fixed cell on the machine-learned potential; the bottom of the AP slab stays fixed."""
+    start = time.perf_counter()
+    regions = check_interface(structure)
+    z = structure.cart_coords[:, 2]
+    ap = np.array([r == "AP" for r in regions])
+    z_lo, z_hi = z[ap].min(), z[ap].max()
+    cut = z_lo + settings["relax"]["fix_bottom"] * (z_hi - z_lo)
+    moving = [[bool(zi > cut + 1e-6)] * 3 for zi in z]
+    work = structure.copy(site_properties={"selective_dynamics": moving})
+    maker = CountedRelaxMaker(
+        force_field_name=settings["model"],
+        relax_cell=False,
+        steps=settings["relax"]["steps"],
+        relax_kwargs={"fmax": settings["relax"]["fmax"]},
+    )
+    result = maker._run_ase_safe(work)
+    relaxed = result.final_mol_or_struct.copy()
+    relaxed.remove_site_property("selective_dynamics")
+    relaxed.add_site_property(REGION, regions)
+    return {
+        "structure": centred_along_c(relaxed),
+        "converged": bool(result.is_force_converged),
+        "force_calls": maker.force_calls,
+        "fixed_atoms": int(sum(not m[0] for m in moving)),
+        "wall_time_s": time.perf_counter() - start,
+    }
+
+
+@job
+def static_density(structure: Structure, settings: dict, part: str = "interface") -> dict:
+    """GPAW static run of ``part`` ("interface", "AP" or "carbon") of the interface."""
+    if part != "interface":
+        regions = structure.site_properties[REGION]
+        structure = Structure.from_sites(
+            [site for site, r in zip(structure, regions, strict=True) if r == part]
+        )
+    run = run_static_density(structure, {**settings["dft"], "slab": True}, Path.cwd() / part)
+    return {**run, "part": part}
+
+
+def bader_document(
+    structure: Structure, run: dict, settings: dict, regions: list[str] | None
+) -> BaderChargesDoc:
+    """Bader charges of the all-electron density of ``run``."""
+    bader_structure, partition = bader_from_cube(run["files"]["density"], **settings["bader"])
+    if len(bader_structure) != len(structure):
+        raise InputError(run["files"]["density"], "does not match the structure", "rerun the static job")
+    reference = [float(z) for z in bader_structure.atomic_numbers]
+    return BaderChargesDoc(
+        formula=structure.composition.reduced_formula,
+        species=[site.specie.symbol for site in structure],
+        regions=regions,
+        electrons=partition.electrons.tolist(),
+        reference_electrons=reference,
+        net_charges=(np.array(reference) - partition.electrons).tolist(),
+        total_electrons=partition.total_electrons,
+        expected_electrons=run["n_electrons"],
+        vacuum_electrons=partition.vacuum_electrons,
+        method=f"baderkit {partition.method} on the all-electron density",
+        engine="embedded:GPAW",
+        source_files=[run["files"]["density"]],
+    )
+
+
+@job
+def interface_charge_transfer(
+    relaxed: dict, interface_run: dict, reference_runs: list[dict], settings: dict, meta: dict
+) -> InterfaceChargeTransferDoc:
+    """Bader charges per region, the potential profile, its step and the built-in field."""
+    start = time.perf_counter()
+    structure: Structure = relaxed["structure"]
+    regions = check_interface(structure)
+    bader = bader_document(structure, interface_run, settings, regions)
+    region_charges = bader.region_charges()
+    grid = read_potential_cube(interface_run["files"]["potential"])
+    period = settings["period"] or meta.get("period") or 3.9
+    pot = interface_potential(grid, regions, period=period)
+    profile = {"z": pot.z.tolist(), "planar": pot.planar.tolist(), "macroscopic": pot.macroscopic.tolist()}
+    field_value = dipole = None
+    if reference_runs:
+        difference = pot.planar.copy()
+        for run in reference_runs:
+            ref = planar_average(read_potential_cube(run["files"]["potential"]).values)
+            if ref.shape != difference.shape:
+                raise InputError(
+                    run["files"]["potential"], "grid differs from the interface's", "rerun the flow"
+                )
+            difference -= ref
+        profile["difference"] = difference.tolist()
+        length = structure.lattice.c
+
+        def at(height: float) -> float:
+            return float(np.interp(height, pot.z, difference, period=length))
+
+        field_value = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
+        # vacuum levels halfway between each surface and the cell boundary (the dipole layer)
+        dipole = at(0.5 * (pot.z_carbon + length)) - at(0.5 * pot.z_ap_bottom)
+    runs = [interface_run, *reference_runs]
+    return InterfaceChargeTransferDoc(
+        interface=meta.get("name", "interface"),
+        termination=meta.get("termination", ""),
+        fingerprint=meta.get("fingerprint", ""),
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        bader=bader,
+        region_charges=region_charges,
+        electrons_to_carbon=-region_charges["carbon"],
+        potential_step=pot.potential_step,
+        field=field_value,
+        dipole_step=dipole,
+        profile=profile,
+        z_planes={"AP centre": pot.z_ap_centre, "AP top": pot.z_ap_top, "carbon": pot.z_carbon},
+        energy=interface_run["energy"],
+        converged=bool(relaxed["converged"]),
+        engine=f"embedded:{settings['model']}+GPAW",
+        settings=settings,
+        force_calls=int(relaxed["force_calls"]),
+        wall_time_s=relaxed["wall_time_s"]
+        + sum(r["wall_time_s"] for r in runs)
+        + time.perf_counter()
+        - start,
+        provenance=Provenance(
+            job_uuid=current_job_uuid(), source_files=[f for r in runs for f in r["files"].values()]
+        ),
+    )
+
+
+@dataclass
+class ChargeTransferMaker(Maker):
+    """Charge transfer across an AP/carbon interface on the embedded engine.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    settings
+        Overrides of the embedded preset: ``{"dft": {"h": 0.18}, "references": False, ...}``.
+    relax
+        Relax the interface first (fixed cell, bottom of the AP slab fixed).
+    """
+
+    name: str = "charge transfer"
+    settings: dict = field(default_factory=dict)
+    relax: bool = True
+
+    def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
+        """The flow for one interface; its output is an :class:`InterfaceChargeTransferDoc`."""
+        check_interface(structure, interface)
+        settings = embedded_charge_settings(self.settings)
+        settings["relax_interface"] = self.relax
+        jobs = []
+        if self.relax:
+            relax = relax_interface(structure, settings)
+            relax.name = f"relax {interface}"
+            jobs.append(relax)
+            relaxed = relax.output
+            relaxed_structure = relax.output["structure"]
+        else:
+            relaxed = {
+                "structure": centred_along_c(structure),
+                "converged": True,
+                "force_calls": 0,
+                "wall_time_s": 0.0,
+            }
+            relaxed_structure = relaxed["structure"]
+        statics = []
+        for part in ("interface", *(SIDES if settings["references"] else ())):
+            static = static_density(relaxed_structure, settings, part)
+            static.name = f"static {part} {interface}"
+            statics.append(static)
+        jobs += statics
+        meta = {
+            "name": interface,
+            "termination": termination,
+            "fingerprint": structure_fingerprint(structure, extra=interface),
+        }
+        analysis = interface_charge_transfer(
+            relaxed, statics[0].output, [s.output for s in statics[1:]], settings, meta
+        )
+        analysis.name = f"charge transfer {interface}"
+        jobs.append(analysis)
+        return Flow(jobs, output=analysis.output, name=f"{self.name} {interface}")
+
+
+__all__ = ["ChargeTransferMaker", "embedded_charge_settings"]
