@@ -39,8 +39,17 @@ def _baderkit():
             f"baderkit is not importable ({exc})",
             "install it with `pip install --no-deps baderkit` (see README: its pymatgen pin)",
         ) from exc
-    logging.getLogger("baderkit").setLevel(logging.WARNING)
     return baderkit
+
+
+@contextlib.contextmanager
+def _quiet():
+    """baderkit logs every step at INFO on the root logger: keep the user's screen for progress."""
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 def bader_partition(
@@ -73,8 +82,9 @@ def bader_partition(
     # baderkit stores grids as VASP does: density times cell volume
     grid = baderkit.Grid(structure=bk_structure, data={"total": density * volume}, data_type="charge")
     bader = baderkit.Bader(charge_grid=grid, method=method, vacuum_tol=vacuum_tol)
-    electrons = np.asarray(bader.atom_charges, dtype=float)
-    vacuum = float(bader.vacuum_charge)
+    with _quiet():
+        electrons = np.asarray(bader.atom_charges, dtype=float)
+        vacuum = float(bader.vacuum_charge)
     return BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, source)
 
 
@@ -135,8 +145,9 @@ def bader_from_vasp(
             structure=bk_structure, data={"total": reference}, data_type="charge"
         )
     bader = baderkit.Bader(charge_grid=grid, method=method, vacuum_tol=vacuum_tol, **kwargs)
-    electrons = np.asarray(bader.atom_charges, dtype=float)
-    vacuum = float(bader.vacuum_charge)
+    with _quiet():
+        electrons = np.asarray(bader.atom_charges, dtype=float)
+        vacuum = float(bader.vacuum_charge)
     return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, str(chgcar))
 
 

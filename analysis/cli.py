@@ -75,3 +75,43 @@ def plot_neb_command(
 
     path = plot_neb(results_store(results), hop, Path(out), host)
     console.print(f"wrote {path}")
+
+
+def charges(
+    results: Results = None,
+    interface: Annotated[str | None, typer.Option(help="Only this interface.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+) -> None:
+    """Charge transfer per interface: electrons AP→carbon, region charges, field, mean Li charge.
+
+    Example: ionflow charges --format markdown
+    """
+    from ionflow.analysis.charges import charge_frame
+    from ionflow.workflows.store import results_store
+
+    frame = charge_frame(results_store(results), interface)
+    if frame.empty:
+        console.print("no charge-transfer results stored yet (run: ionflow run demo)")
+        return
+    print_frame(
+        frame, fmt, "Charge transfer across AP/carbon interfaces (Bader; e⁻ AP→C > 0: AP gave electrons)"
+    )
+
+
+def plot_potential_command(
+    interface: Annotated[str, typer.Argument(help="Interface name, as listed by ionflow charges.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="PNG file to write.")] = "potential.png",
+    results: Results = None,
+) -> None:
+    """Plot the planar/macroscopic averaged potential across an interface to PNG.
+
+    Example: ionflow plot potential AP-graphene-Li2OH --out potential.png
+    """
+    from pathlib import Path
+
+    from ionflow.analysis.charges import interface_profile
+    from ionflow.analysis.plots import plot_potential
+    from ionflow.workflows.store import results_store
+
+    path = plot_potential(interface_profile(results_store(results), interface), Path(out))
+    console.print(f"wrote {path}")

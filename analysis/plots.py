@@ -57,3 +57,35 @@ def plot_neb(store: Store, hop_id: str, out: Path, host: str | None = None) -> P
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def plot_potential(stored: dict, out: Path) -> Path:
+    """Plot the planar and macroscopic averaged potential of a stored interface to ``out`` (PNG).
+
+    ``stored`` is :func:`ionflow.analysis.charges.interface_profile`'s output. The difference
+    potential (interface minus separated sides), where stored, is drawn on a second axis.
+    """
+    profile, planes = stored["profile"], stored["z_planes"]
+    z = np.asarray(profile["z"])
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=120)
+    ax.plot(z, profile["planar"], lw=0.8, color="0.5", label="planar average")
+    ax.plot(z, profile["macroscopic"], lw=1.6, color="C0", label="macroscopic average")
+    for name, height in planes.items():
+        ax.axvline(height, ls=":", color="C3" if name == "carbon" else "C2", lw=1)
+        ax.annotate(name, (height, ax.get_ylim()[1]), fontsize=7, rotation=90, va="top", ha="right")
+    ax.set_xlabel("z along the interface normal (Å)")
+    ax.set_ylabel("Electron potential energy (eV)")
+    handles, labels = ax.get_legend_handles_labels()
+    if "difference" in profile:
+        ax2 = ax.twinx()
+        (line,) = ax2.plot(z, profile["difference"], color="C1", lw=1.4)
+        ax2.set_ylabel("Difference potential (eV)", color="C1")
+        handles.append(line)
+        labels.append("interface - AP - carbon")
+    ax.legend(handles, labels, fontsize=7, loc="lower left")
+    ax.set_title(f"Potential across {stored['interface']}")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -7,12 +7,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from jobflow import Flow
 from rich.console import Console
 
-from ionflow.analysis.cli import Results, barriers, console, plot_neb_command, print_frame
+from ionflow.analysis.cli import (
+    Results,
+    barriers,
+    charges,
+    console,
+    plot_neb_command,
+    plot_potential_command,
+    print_frame,
+)
 from ionflow.inputs.cli import app as build_app
 from ionflow.inputs.errors import InputError
-from ionflow.workflows.schemas import MigrationBarrierDoc
+from ionflow.workflows.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
 
 app = typer.Typer(
     help="ionflow: first-principles workflows for ion transport in solid electrolytes and interfaces.",
@@ -21,11 +30,55 @@ app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.command("barriers")(barriers)
+app.command("charges")(charges)
 plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
 plot_app.command("neb")(plot_neb_command)
+plot_app.command("potential")(plot_potential_command)
 app.add_typer(plot_app, name="plot")
 run_app = typer.Typer(help="Run flows on the embedded engine and store the results.", no_args_is_help=True)
 app.add_typer(run_app, name="run")
+
+
+WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
+RESULT_TYPES = (MigrationBarrierDoc, InterfaceChargeTransferDoc)
+
+
+def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
+    """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress; store its results.
+
+    Each flow's results are stored as soon as it finishes, so a later failure loses nothing.
+    """
+    from jobflow import run_locally
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ionflow.workflows.store import save_results
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    stored = 0
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} jobs"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console) as progress:
+        overall = progress.add_task("all flows", total=sum(len(list(f.iterflow())) for _, f in flows))
+        for label, flow in flows:
+            progress.update(overall, description=label)
+            responses = run_locally(
+                flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
+            )
+            docs = [
+                r.output
+                for resp in responses.values()
+                for r in resp.values()
+                if isinstance(r.output, RESULT_TYPES)
+            ]
+            for doc in docs:
+                doc.provenance.flow_uuid = flow.uuid
+            stored += save_results(store, docs)
+            progress.advance(overall, len(responses))
+    return stored
 
 
 @run_app.command("barriers")
@@ -37,22 +90,17 @@ def run_barriers(
     fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = 0.05,
     images: Annotated[int, typer.Option(help="Images between the end points.")] = 5,
     results: Results = None,
-    work_dir: Annotated[
-        Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")
-    ] = Path("ionflow-runs"),
+    work_dir: WorkDir = Path("ionflow-runs"),
 ) -> None:
     """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
 
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
-    from jobflow import run_locally
-    from rich.progress import Progress
-
     from ionflow.analysis.barriers import barrier_frame
     from ionflow.inputs.conductor import load_host
     from ionflow.inputs.hops import find_hops
     from ionflow.workflows.migration import MigrationBarrierMaker
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.workflows.store import results_store
 
     host = load_host(structure)
     name = Path(structure).stem
@@ -63,21 +111,70 @@ def run_barriers(
             host, sp, host_name=name, n_images=images, min_length=min_length, min_atoms=1, max_hops=max_hops
         )
     maker = MigrationBarrierMaker(settings={"fmax": fmax, "n_images": images})
-    work_dir.mkdir(parents=True, exist_ok=True)
-    with Progress(console=console) as progress:
-        task = progress.add_task("CI-NEB", total=len(hops))
-        for hop in hops:
-            progress.update(task, description=f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)")
-            flow = maker.make(hop)
-            responses = run_locally(
-                flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
-            )
-            docs = [r[1].output for r in responses.values() if isinstance(r[1].output, MigrationBarrierDoc)]
-            for doc in docs:
-                doc.provenance.flow_uuid = flow.uuid
-            save_results(store, docs)
-            progress.advance(task)
+    flows = [
+        (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
+    ]
+    run_flows(flows, store, work_dir)
     print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
+
+
+@run_app.command("charges")
+def run_charges(
+    interface: Annotated[
+        str, typer.Argument(help="AP/carbon interface: pymatgen JSON from ionflow build interface.")
+    ],
+    name: Annotated[str | None, typer.Option(help="Name of the result (default: the file name).")] = None,
+    relax: Annotated[bool, typer.Option(help="Relax the interface first (fixed cell, bottom fixed).")] = True,
+    references: Annotated[
+        bool, typer.Option(help="Also compute the separated AP slab and carbon sheet.")
+    ] = True,
+    results: Results = None,
+    work_dir: WorkDir = Path("ionflow-runs"),
+) -> None:
+    """Charge transfer across an AP/carbon interface: Bader per region, potential step, built-in field.
+
+    Example: ionflow run charges demo/iface/interface.json
+    """
+    from ionflow.analysis.charges import charge_frame
+    from ionflow.inputs.cli import read_structure
+    from ionflow.workflows.charge_transfer import ChargeTransferMaker
+    from ionflow.workflows.store import results_store
+
+    structure = read_structure(interface)
+    label = name or Path(interface).stem
+    store = results_store(results)
+    maker = ChargeTransferMaker(settings={"references": references}, relax=relax)
+    flow = maker.make(structure, label, termination=str(structure.properties.get("termination", "")))
+    run_flows([(f"charge transfer {label} ({len(structure)} atoms)", flow)], store, work_dir)
+    print_frame(charge_frame(store, label), "table", f"Charge transfer: {label}")
+
+
+@run_app.command("demo")
+def run_demo(
+    results: Results = None,
+    work_dir: WorkDir = Path("ionflow-runs"),
+    quick: Annotated[bool, typer.Option(help="Coarser DFT grid and 3 NEB images (a smoke test).")] = False,
+) -> None:
+    """The main job: AP/graphene charge transfer and Li+/Cu+ and bulk-vs-interface barriers.
+
+    Builds the models, runs every flow on the embedded engine (CHGNet + GPAW), stores the
+    results (default ./ionflow-results.json) and prints the charge-transfer and barrier tables.
+    """
+    from ionflow.analysis.barriers import barrier_frame
+    from ionflow.analysis.charges import charge_frame
+    from ionflow.workflows.demo import demo_flows
+    from ionflow.workflows.store import results_store
+
+    store = results_store(results)
+    with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
+        flows = demo_flows(quick=quick)
+    run_flows(flows, store, work_dir)
+    print_frame(
+        charge_frame(store),
+        "table",
+        "Charge transfer across AP/graphene (Bader; e⁻ AP→C > 0: AP gave electrons)",
+    )
+    print_frame(barrier_frame(store), "table", "Migration barriers (CI-NEB)")
 
 
 def main() -> None:

@@ -127,7 +127,7 @@ class InterfaceChargeTransferDoc(BaseModel):
     )
     field: float | None = Field(
         None,
-        description="field between the top AP plane and the carbon plane (V/Å), from the difference potential",
+        description="field from the AP top plane to the carbon plane (V/Å), difference potential",
     )
     dipole_step: float | None = Field(
         None, description="jump of the difference potential across the interface (eV): the interface dipole"

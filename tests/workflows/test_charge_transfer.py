@@ -1,0 +1,97 @@
+"""Charge-transfer flow on the embedded engine (CHGNet + GPAW + baderkit), on a 22-atom interface.
+
+Physics checked: Bader electrons add up to the all-electron count; Li is a cation, O and Cl
+anions; the Li-terminated (Li2OH) AP face gives electrons to graphene, as Li adatoms do; the
+field from the difference potential points the way that transfer implies (an independent
+observable); charge is conserved between the two sides.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from jobflow import run_locally
+
+from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.errors import InputError
+from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.workflows.charge_transfer import ChargeTransferMaker, relax_interface
+from ionflow.workflows.schemas import InterfaceChargeTransferDoc
+
+FAST_DFT = {"h": 0.22, "kspacing": 0.5}
+
+
+@pytest.fixture(scope="module")
+def tiny_interface():
+    """Li2OH-terminated Li2OHCl (001) slab under a 12-atom graphene sheet (22 atoms)."""
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
+    assert len(model.structure) == 22
+    return model.structure
+
+
+@pytest.fixture(scope="module")
+def transfer(tiny_interface, tmp_path_factory) -> InterfaceChargeTransferDoc:
+    maker = ChargeTransferMaker(settings={"dft": FAST_DFT, "period": 3.91}, relax=False)
+    flow = maker.make(tiny_interface, "tiny Li2OH", "Li2OH")
+    root = tmp_path_factory.mktemp("charge")
+    responses = run_locally(flow, create_folders=True, root_dir=root, log=False, ensure_success=True)
+    return responses[flow.output.uuid][1].output
+
+
+def test_bader_charges_add_up_to_the_electron_count(transfer):
+    bader = transfer.bader
+    assert bader.expected_electrons == 136  # all-electron: sum of Z of Li4 O2 H2 Cl2 C12
+    assert abs(bader.total_electrons - bader.expected_electrons) / bader.expected_electrons < 0.01
+    # the two sides' net charges cancel: the cell is neutral
+    assert abs(sum(transfer.region_charges.values())) < 0.02 * len(bader.species)
+
+
+def test_ions_have_the_signs_of_their_oxidation_states(transfer):
+    means = transfer.bader.species_mean()
+    charges = np.array(transfer.bader.net_charges)
+    species = np.array(transfer.bader.species)
+    assert (charges[species == "Li"] > 0.5).all()
+    assert means["O"] < -1.0 and means["Cl"] < -0.5
+
+
+def test_li_terminated_face_gives_electrons_to_graphene(transfer):
+    assert transfer.region_charges["carbon"] < -0.05
+    assert transfer.electrons_to_carbon == pytest.approx(-transfer.region_charges["carbon"])
+    # independent check: the difference potential's field points from AP (positive) to carbon
+    assert transfer.field is not None and transfer.field > 0
+    assert "difference" in transfer.profile and len(transfer.profile["z"]) == len(transfer.profile["planar"])
+    planes = transfer.z_planes
+    assert planes["AP centre"] < planes["AP top"] < planes["carbon"]
+
+
+def test_every_job_records_engine_settings_and_time(transfer):
+    assert transfer.engine.startswith("embedded:CHGNet+GPAW")
+    assert transfer.settings["dft"]["h"] == FAST_DFT["h"]
+    assert transfer.wall_time_s > 0
+    assert all(f.endswith(".cube") for f in transfer.provenance.source_files)
+
+
+def test_relaxation_keeps_the_bottom_fixed_and_the_regions(tiny_interface, tmp_path):
+    job = relax_interface(
+        tiny_interface, {"model": "CHGNet", "relax": {"fix_bottom": 0.5, "fmax": 0.1, "steps": 5}}
+    )
+    out = run_locally(job, create_folders=True, root_dir=tmp_path, log=False, ensure_success=True)[job.uuid][
+        1
+    ].output
+    relaxed = out["structure"]
+    assert relaxed.site_properties["region"] == tiny_interface.site_properties["region"]
+    assert out["fixed_atoms"] > 0 and out["force_calls"] > 0
+    # fixed atoms keep their relative positions (the whole slab is only re-centred along c)
+    z0, z1 = tiny_interface.cart_coords[:, 2], relaxed.cart_coords[:, 2]
+    bottom = np.argsort(z0)[: out["fixed_atoms"]]
+    shift = z1[bottom] - z0[bottom]
+    assert np.ptp(shift) < 1e-6
+    assert np.allclose(relaxed.cart_coords[bottom, :2], tiny_interface.cart_coords[bottom, :2], atol=1e-6)
+
+
+def test_interface_without_regions_is_refused(tiny_interface):
+    plain = tiny_interface.copy()
+    plain.remove_site_property("region")
+    with pytest.raises(InputError, match="region"):
+        ChargeTransferMaker().make(plain, "plain")

@@ -1,0 +1,73 @@
+"""The VASP inputs each VASP job of the flows would write (atomate2's writer, POTCAR.spec only)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from atomate2.vasp.files import write_vasp_input_set
+from pymatgen.io.vasp import Incar, Kpoints, Poscar
+
+from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.hops import find_hops, interpolate_idpp
+from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.workflows.vasp import neb_maker, relax_maker, selective_dynamics_bottom, static_charge_maker
+
+
+@pytest.fixture(scope="module")
+def interface():
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    return build_ap_graphene_interface(
+        ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=10.0
+    ).structure
+
+
+def written(maker, structure, folder):
+    folder.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        write_vasp_input_set(structure, maker.input_set_generator, potcar_spec=True)
+    return (
+        Incar.from_file(folder / "INCAR"),
+        Kpoints.from_file(folder / "KPOINTS"),
+        Poscar.from_file(folder / "POSCAR"),
+        (folder / "POTCAR.spec").read_text().split(),
+    )
+
+
+def test_interface_static_writes_charge_density_and_potential(interface, tmp_path):
+    incar, kpoints, poscar, potcar = written(static_charge_maker(interface), interface, tmp_path / "static")
+    assert incar["ENCUT"] == 520 and incar["GGA"].upper() == "PE"
+    assert incar["LCHARG"] and incar["LAECHG"] and incar["LVHAR"]
+    assert incar["NSW"] == 0
+    assert incar["IVDW"] == 11  # DFT-D3 for the carbon interface
+    assert incar["LDIPOL"] and incar["IDIPOL"] == 3
+    assert kpoints.style == Kpoints.supported_modes.Gamma and kpoints.kpts[0][2] == 1
+    assert all(k >= 1 for k in kpoints.kpts[0][:2])
+    assert poscar.structure.composition == interface.composition
+    assert [p.split("_")[0] for p in potcar] == poscar.site_symbols  # one PAW per species, POSCAR order
+    assert "Li_sv" in potcar  # Li with its 1s semicore states
+    # same atoms in the same place (VASP's POSCAR groups species; compare as sets of sites)
+    written_sites = {(str(s.specie), *np.round(s.frac_coords % 1, 4)) for s in poscar.structure}
+    model_sites = {(str(s.specie), *np.round(s.frac_coords % 1, 4)) for s in interface}
+    assert written_sites == model_sites
+
+
+def test_interface_relax_keeps_cell_and_fixes_the_bottom(interface, tmp_path):
+    fixed = selective_dynamics_bottom(interface, 0.5)
+    incar, _, poscar, _ = written(relax_maker(fixed), fixed, tmp_path / "relax")
+    assert incar["ISIF"] == 2 and incar["IBRION"] == 2 and incar["EDIFFG"] < 0
+    assert incar["IVDW"] == 11 and incar["ENCUT"] == 520
+    flags = np.array(poscar.selective_dynamics)
+    assert flags.any() and not flags.all()
+
+
+def test_bulk_neb_is_one_climbing_image_run(tmp_path, ap_bulk):
+    hop = find_hops(ap_bulk, "Li", host_name="AP", n_images=5, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    images = interpolate_idpp(hop.initial, hop.final, 5)
+    maker = neb_maker(images[0], n_images=5)
+    incar, kpoints, poscar, _ = written(maker, images[0], tmp_path / "neb")
+    assert incar["IMAGES"] == 5 and incar["LCLIMB"] and incar["IBRION"] == 3 and incar["POTIM"] == 0
+    assert incar["IOPT"] == 1 and incar["SPRING"] == -5 and incar["EDIFFG"] == -0.05
+    assert "IVDW" not in incar  # bulk AP: no carbon, no D3
+    assert kpoints.kpts[0][2] >= 1
+    assert len(poscar.structure) == len(hop.initial)

@@ -1,0 +1,71 @@
+"""The main job: both studies on small cells, on the embedded engine, end to end.
+
+1. AP/graphene interfaces (LiCl- and Li2OH-terminated AP (001) faces): charge transfer.
+2. A Li+/Cu+ dual-ion host (Li6PS5Cl with one Cu+): Li and Cu migration barriers side by side.
+3. Li hops in bulk AP, at the AP/graphene interface and in the slab centre: like for like.
+"""
+
+from __future__ import annotations
+
+from jobflow import Flow
+
+from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.conductor import build_dual_ion_conductor
+from ionflow.inputs.hops import find_hops, interface_hops
+from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.workflows.charge_transfer import ChargeTransferMaker
+from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
+
+AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
+
+
+def interface_vs_bulk_flow(ap_bulk, interface, maker: MigrationBarrierMaker, name: str = "AP") -> Flow:
+    """Li hops in bulk AP and at/away from the AP/carbon interface, with the same settings."""
+    n_images = maker.settings.get("n_images", 5)
+    hops = find_hops(
+        ap_bulk, "Li", host_name=f"{name} bulk", n_images=n_images, min_length=7.0, min_atoms=1, max_hops=1
+    )
+    hops += interface_hops(interface, "Li", host_name=f"{name}/graphene", n_images=n_images)
+    return HopBarriersMaker(name="interface vs bulk", barrier_maker=maker).make(hops)
+
+
+def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
+    """The demo's flows, each with a label for the progress display.
+
+    ``quick`` uses a coarser DFT grid and k-mesh and fewer NEB images (for tests).
+    """
+    ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
+    dft = {"h": 0.22, "kspacing": 0.5} if quick else {"kspacing": 0.4}
+    charge_maker = ChargeTransferMaker(settings={"dft": dft, "period": AP_LATTICE_PERIOD})
+    neb_maker = MigrationBarrierMaker(settings={"n_images": 3 if quick else 5})
+    flows: list[tuple[str, Flow]] = []
+    interfaces = {}
+    for termination in ("LiCl", "Li2OH"):
+        model = build_ap_graphene_interface(ap_bulk, termination=termination, max_strain=0.08, vacuum=8.0)
+        name = f"AP/graphene {termination}"
+        interfaces[termination] = model.structure
+        label = f"charge transfer {name} ({len(model.structure)} atoms)"
+        flows.append((label, charge_maker.make(model.structure, name, termination)))
+    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1)
+    host = ranked[0].structure
+    hops = []
+    for species in ("Li", "Cu"):
+        hops += find_hops(
+            host,
+            species,
+            host_name="Li6PS5Cl:Cu",
+            n_images=neb_maker.settings["n_images"],
+            min_length=7.0,
+            min_atoms=1,
+            max_hops=1,
+        )
+    flows.append(
+        (
+            f"Li/Cu barriers Li6PS5Cl:Cu ({len(hops)} hops)",
+            HopBarriersMaker(barrier_maker=neb_maker).make(hops),
+        )
+    )
+    flows.append(
+        ("Li barriers: bulk AP vs interface", interface_vs_bulk_flow(ap_bulk, interfaces["Li2OH"], neb_maker))
+    )
+    return flows
