@@ -31,6 +31,8 @@ class BaderPartition:
 
 
 def _baderkit():
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
     try:
         import baderkit
     except ImportError as exc:  # pragma: no cover - depends on the machine
@@ -39,6 +41,9 @@ def _baderkit():
             f"baderkit is not importable ({exc})",
             "install it with `pip install --no-deps baderkit` (see README: its pymatgen pin)",
         ) from exc
+    finally:  # baderkit's import configures the root logger (INFO, rich handler): undo that
+        root.setLevel(level)
+        root.handlers[:] = handlers
     return baderkit
 
 

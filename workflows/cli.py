@@ -177,8 +177,18 @@ def run_demo(
     print_frame(barrier_frame(store), "table", "Migration barriers (CI-NEB)")
 
 
+def _quiet_libraries() -> None:
+    """Keep the screen for progress and tables: silence the libraries' own chatter."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
+    warnings.filterwarnings("ignore", message="Some jobs are not connected")
+    warnings.filterwarnings("ignore", category=UserWarning, module="chgnet")
+
+
 def main() -> None:
     """Console entry point: bad input ends in one line on stderr and exit code 2."""
+    _quiet_libraries()
     try:
         app(standalone_mode=False)
     except InputError as exc:

@@ -58,7 +58,8 @@ class ResultsFileStore(JSONStore):
                 self._lock_file = None
 
     def connect(self, force_reset: bool = False) -> None:
-        """Load the file; a damaged file is an error, never silently replaced."""
+        """(Re)load the file, on every connect: the file is the truth, and a closed in-memory
+        client cannot be reused. A damaged file is an error, never silently replaced."""
         with self._locked():
             if self.path.exists():
                 try:
@@ -71,7 +72,7 @@ class ResultsFileStore(JSONStore):
                     ) from None
             self._loading = True
             try:
-                super().connect(force_reset=force_reset)
+                super().connect(force_reset=True)
             finally:
                 self._loading = False
 
@@ -83,6 +84,14 @@ class ResultsFileStore(JSONStore):
         with self._locked():
             self.connect(force_reset=True)
             super().update(docs, key)
+
+    def _file_mode(self) -> int:
+        """The results file keeps its mode; a new one gets the usual 0666 less the umask."""
+        if self.path.exists():
+            return self.path.stat().st_mode & 0o777
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
     def update_json_file(self) -> None:
         """Write all documents to a temporary file and rename it over the store file."""
@@ -96,6 +105,7 @@ class ResultsFileStore(JSONStore):
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp, self._file_mode())
             os.replace(tmp, self.path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

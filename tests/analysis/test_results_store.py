@@ -99,3 +99,31 @@ def test_plot_neb_png(tmp_path):
     assert y[0] == pytest.approx(0.0) and y.max() == pytest.approx(0.4, abs=0.02)  # spline through the images
     with pytest.raises(InputError, match="no stored barrier"):
         plot_neb(results_store(path), "missing", tmp_path / "x.png")
+
+
+def test_one_store_object_reads_after_each_write(tmp_path):
+    """The CLI writes results flow by flow, then reads the tables through the same store object."""
+    from ionflow.workflows.schemas import MigrationBarrierDoc
+    from ionflow.workflows.store import results_store, save_results
+
+    store = results_store(tmp_path / "r.json")
+    for i in range(2):
+        doc = MigrationBarrierDoc.from_energies(
+            [0.0, 0.3 + i, 0.0],
+            host="h",
+            species="Li",
+            hop_id=f"hop{i}",
+            hop_length=2.8,
+            hop_fingerprint=str(i),
+            converged=True,
+            engine="e",
+            force_calls=1,
+            wall_time_s=1.0,
+        )
+        save_results(store, [doc])
+        store.connect()
+        try:
+            assert store.count() == i + 1
+        finally:
+            store.close()
+    assert oct((tmp_path / "r.json").stat().st_mode & 0o077) != "0o0"  # readable by the group, like any file
