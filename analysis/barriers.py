@@ -17,6 +17,7 @@ COLUMNS = {
     "engine": "engine",
     "converged": "converged",
     "force_calls": "force calls",
+    "saddle_interior": "note",
 }
 
 
@@ -42,5 +43,11 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
         rows = list(store.query(criteria=criteria, properties=list(COLUMNS)))
     finally:
         store.close()
-    frame = pd.DataFrame(rows, columns=list(COLUMNS)).rename(columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    # a barrier whose highest image is an end point is no barrier: say so in the row
+    frame["saddle_interior"] = [
+        "" if interior is not False else "saddle at an end point: path downhill, not a barrier"
+        for interior in frame["saddle_interior"]
+    ]
+    frame = frame.rename(columns=COLUMNS)
     return frame.sort_values(["host", "location", "species", "hop"], kind="stable").reset_index(drop=True)

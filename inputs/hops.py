@@ -244,57 +244,159 @@ def find_hops(
 def interface_hops(
     interface: Structure, species: str = "Li", host_name: str = "AP/carbon", n_images: int = 5
 ) -> list[HopPath]:
-    """Shortest in-plane ``species`` vacancy hop in the AP layer nearest the carbon and in the
-    slab centre, in the same interface cell, for a like-for-like comparison.
+    """Li hops next to the carbon and in the slab centre of an AP/carbon interface, same cell.
 
-    The interface must carry the site property ``region`` ("AP"/"carbon").
+    Each Li hops into a neighbouring intrinsic vacant Li site of the AP frame (see
+    :func:`ap_interface_vacancy_hops`); the interface must carry ``region`` labels.
     """
-    if "region" not in interface.site_properties:
-        raise InputError(host_name, "has no 'region' site labels", "build it with ionflow build interface")
-    region = interface.site_properties["region"]
-    z = interface.cart_coords[:, 2]
-    mobile = [i for i, s in enumerate(interface) if s.specie.symbol == species and region[i] == "AP"]
-    if len(mobile) < 2:
-        raise InputError(
-            host_name, f"has fewer than two {species} in the AP region", "build a thicker or wider slab"
-        )
-    carbon_z = z[[i for i in range(len(interface)) if region[i] == "carbon"]]
-    ap_z = z[[i for i in range(len(interface)) if region[i] == "AP"]]
-    carbon_above = carbon_z.min() > ap_z.max() - 1e-6
-    top_z = z[mobile].max() if carbon_above else z[mobile].min()
-    centre = 0.5 * (ap_z.min() + ap_z.max())
-    centre_z = z[mobile][np.argmin(np.abs(z[mobile] - centre))]
-    hops = []
-    for location, plane in (("interface", top_z), ("slab-centre", centre_z)):
-        layer = [i for i in mobile if abs(z[i] - plane) < 0.5]
-        best = None
-        for a in layer:
-            for b in layer:
-                if a < b:
-                    d = interface.get_distance(a, b)
-                    if best is None or d < best[0]:
-                        best = (d, a, b)
-        if best is None:
-            raise InputError(
-                host_name, f"the {location} {species} layer has a single ion", "use a wider interface cell"
+    if species != "Li":
+        raise InputError("--species", f"interface hops are built for Li, not {species}", "use --species Li")
+    return ap_interface_vacancy_hops(interface, host_name=host_name, n_images=n_images)
+
+
+AXES = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=float)
+
+
+def _periodic_distance(structure: Structure, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance (Å) between Cartesian points ``a`` and ``b``, nearest periodic images."""
+    frac = structure.lattice.get_fractional_coords(np.asarray(b) - np.asarray(a))
+    return float(np.linalg.norm(structure.lattice.get_cartesian_coords(frac - np.round(frac))))
+
+
+def ap_vacant_sites(
+    structure: Structure, within: tuple[float, float] | None = None
+) -> list[tuple[int, np.ndarray]]:
+    """Vacant Li sites of an anti-perovskite: corners of an O's Li octahedron that hold no Li.
+
+    Returns ``(index of the O, Cartesian position)`` for each. The octahedra are taken along
+    the Cartesian axes (ionflow's AP cells and slabs keep the cubic axes), with the O-Li
+    distance of the structure. ``within`` keeps sites with z in that range (a slab's extent).
+    """
+    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
+    oxygens = [i for i, s in enumerate(structure) if s.specie.symbol == "O"]
+    if not li or not oxygens:
+        raise InputError("AP structure", "has no Li or no O", "give an anti-perovskite Li2OH(Cl,Br) model")
+    half = float(np.median([min(structure.get_distance(o, i) for i in li) for o in oxygens]))
+    vacant = []
+    for o in oxygens:
+        for axis in AXES:
+            site = structure[o].coords + half * axis
+            if within and not within[0] - 0.5 <= site[2] <= within[1] + 0.5:
+                continue
+            near = structure.get_sites_in_sphere(site, 1.2)
+            # the O-H of this O points at a vacant site: H sits ~1 Å from it, anything else fills it
+            if all(n.specie.symbol == "H" for n in near) and not any(
+                _periodic_distance(structure, site, v) < 0.1 for _, v in vacant
+            ):
+                vacant.append((o, site))
+    return vacant
+
+
+def ap_vacancy_hop(
+    structure: Structure,
+    li_index: int,
+    target: tuple[int, np.ndarray],
+    hop_id: str,
+    host_name: str,
+    location: str,
+    n_images: int,
+) -> HopPath:
+    """Li ``li_index`` hops into the vacant site ``target``; an O-H pointing at that site turns
+    to the site the Li leaves, so that both end points are the same kind of minimum."""
+    o_index, site = target
+    initial = structure.copy()
+    final = structure.copy()
+    start = structure[li_index].coords
+    final.replace(
+        li_index,
+        "Li",
+        coords=site,
+        coords_are_cartesian=True,
+        properties={k: v[li_index] for k, v in structure.site_properties.items()},
+    )
+    for h in [i for i, s in enumerate(structure) if s.specie.symbol == "H"]:
+        d, image = structure[o_index].distance_and_image(structure[h])
+        if d > 1.3:
+            continue
+        h_pos = structure.lattice.get_cartesian_coords(structure[h].frac_coords + image)
+        bond = h_pos - structure[o_index].coords
+        if np.linalg.norm(h_pos - site) < 1.3:  # this H pointed at the target: turn it to the old Li site
+            o_pos = structure[o_index].coords
+            old = start - o_pos
+            # the old Li site, as seen from this O (nearest periodic image)
+            frac = structure.lattice.get_fractional_coords(old)
+            old = structure.lattice.get_cartesian_coords(frac - np.round(frac))
+            new = o_pos + np.linalg.norm(bond) * old / np.linalg.norm(old)
+            final.replace(
+                h,
+                "H",
+                coords=new,
+                coords_are_cartesian=True,
+                properties={k: v[h] for k, v in structure.site_properties.items()},
             )
-        d, a, b = best
-        initial = interface.copy()
-        initial.remove_sites([b])
-        moving = a if a < b else a - 1
-        final = initial.copy()
-        _, image = interface[a].distance_and_image(interface[b])
-        final.replace(moving, species, coords=interface[b].frac_coords + image, properties={"region": "AP"})
-        path = HopPath(
-            f"{species}-{location}",
-            species,
-            float(d),
-            initial,
-            final,
-            moving,
-            host=host_name,
-            location=location,
+    length = float(np.linalg.norm(site - start))
+    path = HopPath(hop_id, "Li", length, initial, final, li_index, host=host_name, location=location)
+    check_end_points(initial, final, f"{host_name} {hop_id}")
+    path.images = interpolate_idpp(initial, final, n_images)
+    return path
+
+
+def _nearest_vacancy_hop(structure: Structure, candidates: list[int], vacant, max_length: float = 3.2):
+    best = None
+    for i in candidates:
+        for target in vacant:
+            d = _periodic_distance(structure, structure[i].coords, target[1])
+            if d < max_length and (best is None or d < best[0] - 1e-6):
+                best = (d, i, target)
+    return best
+
+
+def ap_bulk_vacancy_hop(structure: Structure, host_name: str = "AP bulk", n_images: int = 5) -> HopPath:
+    """Li into a neighbouring intrinsic vacant Li site of bulk AP (the cell as given)."""
+    vacant = ap_vacant_sites(structure)
+    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
+    best = _nearest_vacancy_hop(structure, li, vacant)
+    if best is None:
+        raise InputError(host_name, "has no Li next to a vacant Li site", "give an AP cell with Li vacancies")
+    _, i, target = best
+    hop = ap_vacancy_hop(structure, i, (target[0], target[1]), "Li-vacancy", host_name, "bulk", n_images)
+    return hop
+
+
+def ap_interface_vacancy_hops(
+    interface: Structure, host_name: str = "AP/carbon", n_images: int = 5
+) -> list[HopPath]:
+    """Li into an intrinsic vacant Li site next to the carbon and in the slab centre, same cell.
+
+    The moving Li is the one nearest the carbon (``interface``) or nearest the slab's middle
+    (``slab-centre``) that has a vacant site of the AP frame within 3.2 Å.
+    """
+    regions = interface.site_properties.get("region")
+    if regions is None:
+        raise InputError(host_name, "has no 'region' site labels", "build it with ionflow build interface")
+    z = interface.cart_coords[:, 2]
+    ap = np.array([r == "AP" for r in regions])
+    z_lo, z_hi = z[ap].min(), z[ap].max()
+    carbon_above = z[~ap].mean() > z_hi
+    vacant = ap_vacant_sites(interface, within=(z_lo, z_hi))
+    li = [i for i, s in enumerate(interface) if s.specie.symbol == "Li" and regions[i] == "AP"]
+    hops = []
+    for location, goal in (
+        ("interface", z_hi if carbon_above else z_lo),
+        ("slab-centre", 0.5 * (z_lo + z_hi)),
+    ):
+        order = sorted(li, key=lambda i: abs(z[i] - goal))
+        best = None
+        for i in order:  # the closest Li to the goal plane that has a vacant neighbour site
+            best = _nearest_vacancy_hop(interface, [i], vacant)
+            if best is not None:
+                break
+        if best is None:
+            raise InputError(host_name, f"no {location} Li next to a vacant site", "use a thicker slab")
+        _, i, target = best
+        hops.append(
+            ap_vacancy_hop(
+                interface, i, (target[0], target[1]), f"Li-{location}", host_name, location, n_images
+            )
         )
-        path.images = interpolate_idpp(initial, final, n_images)
-        hops.append(path)
     return hops

@@ -8,24 +8,29 @@
 from __future__ import annotations
 
 from jobflow import Flow
+from pymatgen.core import Structure
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
-from ionflow.inputs.hops import find_hops, interface_hops
-from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
+from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
 
 AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
 
 
-def interface_vs_bulk_flow(ap_bulk, interface, maker: MigrationBarrierMaker, name: str = "AP") -> Flow:
-    """Li hops in bulk AP and at/away from the AP/carbon interface, with the same settings."""
+def interface_vs_bulk_flow(
+    ap_bulk: Structure, interface: InterfaceModel, maker: MigrationBarrierMaker, name: str = "AP"
+) -> Flow:
+    """Li hops into an intrinsic vacant Li site in bulk AP, next to the carbon and in the slab
+    centre, with the same settings and the same in-plane periodicity (like for like)."""
     n_images = maker.settings.get("n_images", 5)
-    hops = find_hops(
-        ap_bulk, "Li", host_name=f"{name} bulk", n_images=n_images, min_length=7.0, min_atoms=1, max_hops=1
-    )
-    hops += interface_hops(interface, "Li", host_name=f"{name}/graphene", n_images=n_images)
+    m = interface.info["ap_in_plane_supercell"]
+    bulk = ap_bulk.copy()
+    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{name} bulk", n_images=n_images)]
+    hops += ap_interface_vacancy_hops(interface.structure, host_name=f"{name}/graphene", n_images=n_images)
     return HopBarriersMaker(name="interface vs bulk", barrier_maker=maker).make(hops)
 
 
@@ -43,10 +48,10 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
     for termination in ("LiCl", "Li2OH"):
         model = build_ap_graphene_interface(ap_bulk, termination=termination, max_strain=0.08, vacuum=8.0)
         name = f"AP/graphene {termination}"
-        interfaces[termination] = model.structure
+        interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
-    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1)
+    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
     host = ranked[0].structure
     hops = []
     for species in ("Li", "Cu"):

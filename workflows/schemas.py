@@ -36,6 +36,9 @@ class MigrationBarrierDoc(BaseModel):
     reverse_barrier: float = Field(description="E_saddle - E_final (eV)")
     delta_e: float = Field(description="E_final - E_initial (eV)")
     saddle_image: int = Field(description="index of the highest image")
+    saddle_interior: bool = Field(
+        True, description="the highest image lies between the end points (else the path runs downhill)"
+    )
     converged: bool
     engine: str
     settings: dict = Field(default_factory=dict)
@@ -62,6 +65,7 @@ class MigrationBarrierDoc(BaseModel):
             reverse_barrier=e[top] - e[-1],
             delta_e=e[-1] - e[0],
             saddle_image=top,
+            saddle_interior=0 < top < len(e) - 1,
             **fields,
         )
 

@@ -116,3 +116,29 @@ def test_single_cu_in_argyrodite_is_one_ordering_ranked_by_chgnet():
     assert summary["method"] == "exhaustive" and summary["candidates"] == 24
     assert len(ranked) == 1 and ranked[0].multiplicity == 24
     assert -10 < ranked[0].energy_per_atom < 0  # a CHGNet energy per atom, not an Ewald sum
+
+
+def test_ap_vacant_sites_are_the_missing_third_of_the_li_sublattice(ap_bulk):
+    from ionflow.inputs.hops import ap_vacant_sites
+
+    # Li2OHCl: 3 Li sites per formula unit, 2 occupied
+    n_fu = ap_bulk.composition["O"]
+    assert len(ap_vacant_sites(ap_bulk)) == 3 * n_fu - ap_bulk.composition["Li"] == n_fu
+
+
+def test_ap_bulk_hop_into_an_intrinsic_vacancy_turns_the_oh(ap_bulk):
+    from ionflow.inputs.hops import ap_bulk_vacancy_hop
+
+    bulk = ap_bulk.copy()
+    bulk.make_supercell([1, 2, 1])
+    hop = ap_bulk_vacancy_hop(bulk, n_images=3)
+    a = bulk.lattice.a
+    assert hop.length == pytest.approx(a / np.sqrt(2), abs=0.05)  # adjacent corners of one O octahedron
+    moved = [i for i in range(len(bulk)) if hop.initial[i].distance(hop.final[i]) > 1e-3]
+    assert hop.moving_index in moved and len(moved) <= 2  # the Li, and at most the H of that O
+    for i in moved:
+        if hop.final[i].specie.symbol == "H":
+            o_h = min(hop.final.get_distance(i, j) for j, s in enumerate(hop.final) if s.specie.symbol == "O")
+            assert o_h == pytest.approx(0.97, abs=0.02)
+    for image in hop.images:
+        assert closest_pair(image)[0] > 1.3
