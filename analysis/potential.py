@@ -159,3 +159,44 @@ def interface_potential(
     return InterfacePotential(
         z, planar, macro, z_ap_bottom, z_centre, z_ap_top, z_carbon, step, field, vacuum_step
     )
+
+
+def potential_summary(
+    grid: PotentialGrid, regions: list[str], period: float, references: list[PotentialGrid] = ()
+) -> dict:
+    """Profile, step, field and interface dipole of ``grid``, ready for the result document.
+
+    With ``references`` (the separated AP slab and carbon in the same cell), the field and the
+    dipole come from the difference potential U(interface) - Σ U(reference): the atoms' own
+    potential wells cancel and only what the charge transfer did remains.
+    """
+    pot = interface_potential(grid, regions, period=period)
+    out: dict = {
+        "profile": {
+            "z": pot.z.tolist(),
+            "planar": pot.planar.tolist(),
+            "macroscopic": pot.macroscopic.tolist(),
+        },
+        "potential_step": pot.potential_step,
+        "field": None,
+        "dipole_step": None,
+        "z_planes": {"AP centre": pot.z_ap_centre, "AP top": pot.z_ap_top, "carbon": pot.z_carbon},
+    }
+    if not references:
+        return out
+    difference = pot.planar.copy()
+    for ref in references:
+        ref_planar = planar_average(ref.values)
+        if ref_planar.shape != difference.shape:
+            raise InputError(ref.source, "grid differs from the interface's", "compute it in the same cell")
+        difference -= ref_planar
+    length = grid.structure.lattice.c
+
+    def at(height: float) -> float:
+        return float(np.interp(height, pot.z, difference, period=length))
+
+    out["profile"]["difference"] = difference.tolist()
+    out["field"] = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
+    # vacuum levels halfway between each surface and the cell boundary (where the dipole layer sits)
+    out["dipole_step"] = at(0.5 * (pot.z_carbon + length)) - at(0.5 * pot.z_ap_bottom)
+    return out

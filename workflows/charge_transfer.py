@@ -19,7 +19,7 @@ from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
 
 from ionflow.analysis.bader import bader_from_cube
-from ionflow.analysis.potential import interface_potential, planar_average, read_potential_cube
+from ionflow.analysis.potential import potential_summary, read_potential_cube
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION
@@ -155,29 +155,13 @@ def interface_charge_transfer(
     regions = check_interface(structure)
     bader = bader_document(structure, interface_run, settings, regions)
     region_charges = bader.region_charges()
-    grid = read_potential_cube(interface_run["files"]["potential"])
     period = settings["period"] or meta.get("period") or 3.9
-    pot = interface_potential(grid, regions, period=period)
-    profile = {"z": pot.z.tolist(), "planar": pot.planar.tolist(), "macroscopic": pot.macroscopic.tolist()}
-    field_value = dipole = None
-    if reference_runs:
-        difference = pot.planar.copy()
-        for run in reference_runs:
-            ref = planar_average(read_potential_cube(run["files"]["potential"]).values)
-            if ref.shape != difference.shape:
-                raise InputError(
-                    run["files"]["potential"], "grid differs from the interface's", "rerun the flow"
-                )
-            difference -= ref
-        profile["difference"] = difference.tolist()
-        length = structure.lattice.c
-
-        def at(height: float) -> float:
-            return float(np.interp(height, pot.z, difference, period=length))
-
-        field_value = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
-        # vacuum levels halfway between each surface and the cell boundary (the dipole layer)
-        dipole = at(0.5 * (pot.z_carbon + length)) - at(0.5 * pot.z_ap_bottom)
+    summary = potential_summary(
+        read_potential_cube(interface_run["files"]["potential"]),
+        regions,
+        period,
+        [read_potential_cube(run["files"]["potential"]) for run in reference_runs],
+    )
     runs = [interface_run, *reference_runs]
     return InterfaceChargeTransferDoc(
         interface=meta.get("name", "interface"),
@@ -188,11 +172,7 @@ def interface_charge_transfer(
         bader=bader,
         region_charges=region_charges,
         electrons_to_carbon=-region_charges["carbon"],
-        potential_step=pot.potential_step,
-        field=field_value,
-        dipole_step=dipole,
-        profile=profile,
-        z_planes={"AP centre": pot.z_ap_centre, "AP top": pot.z_ap_top, "carbon": pot.z_carbon},
+        **summary,
         energy=interface_run["energy"],
         converged=bool(relaxed["converged"]),
         engine=f"embedded:{settings['model']}+GPAW",

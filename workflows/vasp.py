@@ -10,16 +10,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
 from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.sets.core import NebSetGenerator, RelaxSetGenerator, StaticSetGenerator
+from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints
 
+from ionflow.analysis.bader import bader_from_vasp, zval_from_potcar
+from ionflow.analysis.potential import potential_summary, read_locpot
+from ionflow.inputs.checks import structure_fingerprint
+from ionflow.inputs.errors import InputError
+from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.interface import REGION
 from ionflow.inputs.presets import merged_settings
+from ionflow.workflows.migration import current_job_uuid
+from ionflow.workflows.schemas import (
+    BaderChargesDoc,
+    InterfaceChargeTransferDoc,
+    MigrationBarrierDoc,
+    Provenance,
+)
 
 KSPACING = 0.25
 """Largest k-point spacing (1/Å, 2π included) of the VASP meshes."""
@@ -77,21 +91,130 @@ def neb_maker(structure: Structure, n_images: int, overrides: dict | None = None
     return NebFromImagesMaker(name="ionflow CI-NEB", input_set_generator=generator)
 
 
+def _vasp_file(directory: Path, name: str) -> Path:
+    """``name`` in a VASP run folder, gzipped (as atomate2 leaves it) or not."""
+    for candidate in (directory / name, directory / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    raise InputError(
+        str(directory / name), "is missing", "rerun the static job (LVHAR/LAECHG/LCHARG are set)"
+    )
+
+
+@job
+def vasp_interface_charge_transfer(
+    static_dir: str,
+    reference_dirs: list[str],
+    structure: Structure,
+    energy: float,
+    meta: dict,
+    settings: dict,
+) -> InterfaceChargeTransferDoc:
+    """Bader (baderkit on CHGCAR in AECCAR0+2 basins), region charges and potential of a VASP run."""
+    directory = Path(str(static_dir).split(":")[-1])
+    regions = list(structure.site_properties[REGION])
+    vasp_structure, partition = bader_from_vasp(directory, **settings["bader"])
+    if [s.specie.symbol for s in vasp_structure] != [s.specie.symbol for s in structure]:
+        raise InputError(str(directory), "atom order differs from the flow's structure", "rerun the flow")
+    zval = zval_from_potcar(_vasp_file(directory, "POTCAR"))
+    reference = np.array([zval[s.specie.symbol] for s in structure])
+    species = [s.specie.symbol for s in structure]
+    bader = BaderChargesDoc(
+        formula=structure.composition.reduced_formula,
+        species=species,
+        regions=regions,
+        electrons=partition.electrons.tolist(),
+        reference_electrons=reference.tolist(),
+        net_charges=(reference - partition.electrons).tolist(),
+        total_electrons=partition.total_electrons,
+        expected_electrons=float(reference.sum()),
+        vacuum_electrons=partition.vacuum_electrons,
+        method=f"baderkit {partition.method}, CHGCAR in AECCAR0+AECCAR2 basins",
+        engine="vasp",
+        source_files=[partition.source],
+    )
+    region_charges = bader.region_charges()
+    references = [read_locpot(_vasp_file(Path(str(d).split(":")[-1]), "LOCPOT")) for d in reference_dirs]
+    summary = potential_summary(
+        read_locpot(_vasp_file(directory, "LOCPOT")), regions, settings["period"], references
+    )
+    return InterfaceChargeTransferDoc(
+        interface=meta["name"],
+        termination=meta.get("termination", ""),
+        fingerprint=meta.get("fingerprint", ""),
+        formula=structure.composition.reduced_formula,
+        n_atoms=len(structure),
+        bader=bader,
+        region_charges=region_charges,
+        electrons_to_carbon=-region_charges["carbon"],
+        **summary,
+        energy=float(energy),
+        converged=True,
+        engine="vasp",
+        settings=settings,
+        wall_time_s=0.0,
+        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(directory)]),
+    )
+
+
 @dataclass
-class VaspChargeTransferMaker:
-    """Relax -> static charge run for an AP/carbon interface on VASP (the Bader/potential step
-    reads the static run's folder with :func:`ionflow.analysis.bader.bader_from_vasp` and
-    :func:`ionflow.analysis.potential.read_locpot`)."""
+class VaspChargeTransferMaker(Maker):
+    """Relax (fixed cell, bottom fixed) -> static charge run(s) -> Bader and potential, on VASP.
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    incar_overrides
+        INCAR tags applied over the ``vasp`` preset.
+    fix_bottom
+        Fraction of the AP slab's thickness kept fixed in the relaxation.
+    references
+        Also run the separated AP slab and carbon in the same cell (difference potential).
+    period
+        Window (Å) of the macroscopic average: one AP cell along the normal.
+    """
 
     name: str = "charge transfer (VASP)"
     incar_overrides: dict = field(default_factory=dict)
+    fix_bottom: float = 0.5
+    references: bool = True
+    period: float = 3.9
 
-    def makers(self, structure: Structure) -> dict:
-        """The atomate2 makers of each step, keyed by step."""
-        return {
-            "relax": relax_maker(structure, self.incar_overrides),
-            "static_charge": static_charge_maker(structure, self.incar_overrides),
+    def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
+        """The flow; its output is an :class:`InterfaceChargeTransferDoc`."""
+        # VASP's POSCAR groups species; sorting first keeps the flow's atom order and VASP's the same
+        structure = structure.get_sorted_structure()
+        fixed = selective_dynamics_bottom(structure, self.fix_bottom)
+        relax = relax_maker(fixed, self.incar_overrides).make(fixed)
+        static = static_charge_maker(structure, self.incar_overrides).make(
+            relax.output.structure, prev_dir=relax.output.dir_name
+        )
+        jobs = [relax, static]
+        reference_dirs = []
+        if self.references:
+            for side in ("AP", "carbon"):
+                part = Structure.from_sites([s for s in structure if s.properties[REGION] == side])
+                ref = static_charge_maker(structure, self.incar_overrides).make(part)
+                ref.name = f"static {side} {interface}"
+                jobs.append(ref)
+                reference_dirs.append(ref.output.dir_name)
+        meta = {
+            "name": interface,
+            "termination": termination,
+            "fingerprint": structure_fingerprint(structure, extra=interface),
         }
+        settings = {
+            "bader": {"method": "neargrid-weight", "vacuum_tol": 1e-3},
+            "period": self.period,
+            "incar_overrides": self.incar_overrides,
+        }
+        post = vasp_interface_charge_transfer(
+            static.output.dir_name, reference_dirs, structure, static.output.output.energy, meta, settings
+        )
+        post.name = f"charge transfer {interface}"
+        jobs.append(post)
+        return Flow(jobs, output=post.output, name=f"{self.name} {interface}")
 
 
 def selective_dynamics_bottom(structure: Structure, fraction: float) -> Structure:
@@ -102,3 +225,60 @@ def selective_dynamics_bottom(structure: Structure, fraction: float) -> Structur
     cut = z[ap].min() + fraction * np.ptp(z[ap])
     flags = [[bool(zi > cut + 1e-6)] * 3 for zi in z]
     return structure.copy(site_properties={"selective_dynamics": flags})
+
+
+@job
+def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Structure]:
+    """IDPP images between two relaxed end points (ASE), end points included."""
+    return interpolate_idpp(initial, final, n_images)
+
+
+@job
+def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings: dict) -> MigrationBarrierDoc:
+    """The barrier document from atomate2's NEB task document (image energies, end points included)."""
+    energies = list(neb_output.energies or [])
+    if len(energies) < 3:
+        raise InputError(
+            str(neb_output.dir_name), "holds fewer than 3 image energies", "rerun the CI-NEB job"
+        )
+    return MigrationBarrierDoc.from_energies(
+        energies,
+        host=hop["host"],
+        species=hop["species"],
+        hop_id=hop["hop_id"],
+        location=hop["location"],
+        hop_length=hop["length"],
+        hop_fingerprint=hop["fingerprint"],
+        converged=str(getattr(neb_output.state, "value", neb_output.state)) == "successful",
+        engine="vasp",
+        settings=settings,
+        # ionic steps of the end-point relaxations; the NEB images add theirs on the cluster
+        force_calls=sum(len(o.calcs_reversed[0].output.ionic_steps) for o in relax_outputs),
+        wall_time_s=0.0,
+        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(neb_output.dir_name)]),
+    )
+
+
+@dataclass
+class VaspMigrationBarrierMaker(Maker):
+    """Relax both end points -> IDPP images -> CI-NEB (all images in one VASP run) -> barrier."""
+
+    name: str = "migration barrier (VASP)"
+    n_images: int = 5
+    incar_overrides: dict = field(default_factory=dict)
+
+    def make(self, hop: HopPath) -> Flow:
+        """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
+        relaxes = [relax_maker(s, self.incar_overrides).make(s) for s in (hop.initial, hop.final)]
+        for r, end in zip(relaxes, ("initial", "final"), strict=True):
+            r.name = f"relax {end} {hop.hop_id}"
+        images = idpp_images(relaxes[0].output.structure, relaxes[1].output.structure, self.n_images)
+        neb = neb_maker(hop.initial, self.n_images, self.incar_overrides).make(images.output)
+        neb.name = f"CI-NEB {hop.hop_id}"
+        settings = {
+            "n_images": self.n_images,
+            "incar": incar_settings("neb", hop.initial, self.incar_overrides),
+        }
+        post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in relaxes], settings)
+        post.name = f"barrier {hop.hop_id}"
+        return Flow([*relaxes, images, neb, post], output=post.output, name=f"{self.name} {hop.hop_id}")

@@ -71,3 +71,19 @@ def test_bulk_neb_is_one_climbing_image_run(tmp_path, ap_bulk):
     assert "IVDW" not in incar  # bulk AP: no carbon, no D3
     assert kpoints.kpts[0][2] >= 1
     assert len(poscar.structure) == len(hop.initial)
+
+
+def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
+    from ionflow.workflows.vasp import VaspChargeTransferMaker, VaspMigrationBarrierMaker
+
+    flow = VaspChargeTransferMaker().make(interface, "tiny", "Li2OH")
+    names = [j.name for j in flow.jobs]
+    assert names[:2] == ["ionflow relax", "ionflow static charge"]
+    assert names[2:] == ["static AP tiny", "static carbon tiny", "charge transfer tiny"]
+    # the relax job gets the structure with the bottom of the AP slab fixed
+    relax_input = flow.jobs[0].function_args[0]
+    flags = np.array(relax_input.site_properties["selective_dynamics"])
+    assert flags.any() and not flags.all()
+    hop = find_hops(ap_bulk, "Li", host_name="AP", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    neb_flow = VaspMigrationBarrierMaker(n_images=3).make(hop)
+    assert [j.name for j in neb_flow.jobs][-2:] == [f"CI-NEB {hop.hop_id}", f"barrier {hop.hop_id}"]
