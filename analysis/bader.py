@@ -9,6 +9,7 @@ on VASP's CHGCAR/AECCAR files alike. Runs done with the ``bader`` program are re
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,8 @@ def _quiet():
     """baderkit logs every step at INFO on the root logger: keep the user's screen for progress."""
     logging.disable(logging.INFO)
     try:
-        yield
+        with contextlib.redirect_stdout(io.StringIO()):  # and prints its refinement passes
+            yield
     finally:
         logging.disable(logging.NOTSET)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -39,15 +41,59 @@ run_app = typer.Typer(help="Run flows on the embedded engine and store the resul
 app.add_typer(run_app, name="run")
 
 
+EngineOption = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="embedded (CHGNet + GPAW, default) or vasp (atomate2; VASP and POTCARs needed)."
+    ),
+]
+
+
+def check_engine(engine: str) -> str:
+    """``engine`` if it can run here, else a clear error (VASP needs POTCARs configured)."""
+    if engine not in ("embedded", "vasp"):
+        raise InputError("--engine", f"unknown engine {engine!r}", "use embedded or vasp")
+    if engine == "vasp":
+        from pymatgen.core import SETTINGS
+
+        if not SETTINGS.get("PMG_VASP_PSP_DIR"):
+            raise InputError(
+                "--engine vasp",
+                "no POTCAR directory is configured (PMG_VASP_PSP_DIR)",
+                "set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml, or submit to a cluster with ionflow submit",
+            )
+    return engine
+
+
 WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
 RESULT_TYPES = (MigrationBarrierDoc, InterfaceChargeTransferDoc)
 
 
-def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
-    """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress; store its results.
+class JobProgress(logging.Handler):
+    """Follows jobflow's "Starting job"/"Finished job" log records: a live bar on a terminal,
+    one line per finished job otherwise (batch logs, pipes)."""
 
-    Each flow's results are stored as soon as it finishes, so a later failure loses nothing.
-    """
+    def __init__(self, progress, task, total: int) -> None:
+        super().__init__(logging.INFO)
+        self.progress, self.task, self.total, self.done = progress, task, total, 0
+        self.started = time.perf_counter()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        name = message.split(" - ", 1)[-1].rsplit(" (", 1)[0]
+        if message.startswith("Starting job"):
+            self.progress.update(self.task, description=name)
+        elif message.startswith("Finished job"):
+            self.done += 1
+            self.progress.advance(self.task)
+            if not console.is_terminal:
+                elapsed = time.perf_counter() - self.started
+                console.print(f"[{self.done}/{self.total}] {name} done ({elapsed:.0f} s)", highlight=False)
+
+
+def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
+    """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress per job;
+    store each flow's results as soon as it finishes, so a later failure loses nothing."""
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -55,29 +101,36 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
 
     work_dir.mkdir(parents=True, exist_ok=True)
     stored = 0
+    total = sum(len(list(f.iterflow())) for _, f in flows)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.completed}/{task.total} jobs"),
         TimeElapsedColumn(),
     )
+    job_logger = logging.getLogger("jobflow.core.job")
     with Progress(*columns, console=console) as progress:
-        overall = progress.add_task("all flows", total=sum(len(list(f.iterflow())) for _, f in flows))
-        for label, flow in flows:
-            progress.update(overall, description=label)
-            responses = run_locally(
-                flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
-            )
-            docs = [
-                r.output
-                for resp in responses.values()
-                for r in resp.values()
-                if isinstance(r.output, RESULT_TYPES)
-            ]
-            for doc in docs:
-                doc.provenance.flow_uuid = flow.uuid
-            stored += save_results(store, docs)
-            progress.advance(overall, len(responses))
+        handler = JobProgress(progress, progress.add_task("starting", total=total), total)
+        job_logger.addHandler(handler)
+        level = job_logger.level
+        job_logger.setLevel(logging.INFO)
+        try:
+            for _label, flow in flows:
+                responses = run_locally(
+                    flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
+                )
+                docs = [
+                    r.output
+                    for resp in responses.values()
+                    for r in resp.values()
+                    if isinstance(r.output, RESULT_TYPES)
+                ]
+                for doc in docs:
+                    doc.provenance.flow_uuid = flow.uuid
+                stored += save_results(store, docs)
+        finally:
+            job_logger.removeHandler(handler)
+            job_logger.setLevel(level)
     return stored
 
 
@@ -91,6 +144,7 @@ def run_barriers(
     images: Annotated[int, typer.Option(help="Images between the end points.")] = 5,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
+    engine: EngineOption = "embedded",
 ) -> None:
     """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
 
@@ -102,6 +156,7 @@ def run_barriers(
     from ionflow.workflows.migration import MigrationBarrierMaker
     from ionflow.workflows.store import results_store
 
+    check_engine(engine)
     host = load_host(structure)
     name = Path(structure).stem
     store = results_store(results)
@@ -110,7 +165,12 @@ def run_barriers(
         hops += find_hops(
             host, sp, host_name=name, n_images=images, min_length=min_length, min_atoms=1, max_hops=max_hops
         )
-    maker = MigrationBarrierMaker(settings={"fmax": fmax, "n_images": images})
+    if engine == "vasp":
+        from ionflow.workflows.vasp import VaspMigrationBarrierMaker
+
+        maker = VaspMigrationBarrierMaker(n_images=images, incar_overrides={"EDIFFG": -fmax})
+    else:
+        maker = MigrationBarrierMaker(settings={"fmax": fmax, "n_images": images})
     flows = [
         (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
     ]
@@ -130,6 +190,7 @@ def run_charges(
     ] = True,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
+    engine: EngineOption = "embedded",
 ) -> None:
     """Charge transfer across an AP/carbon interface: Bader per region, potential step, built-in field.
 
@@ -140,10 +201,16 @@ def run_charges(
     from ionflow.workflows.charge_transfer import ChargeTransferMaker
     from ionflow.workflows.store import results_store
 
-    structure = read_structure(interface)
+    check_engine(engine)
+    structure = read_structure(Path(interface))
     label = name or Path(interface).stem
     store = results_store(results)
-    maker = ChargeTransferMaker(settings={"references": references}, relax=relax)
+    if engine == "vasp":
+        from ionflow.workflows.vasp import VaspChargeTransferMaker
+
+        maker = VaspChargeTransferMaker(references=references)
+    else:
+        maker = ChargeTransferMaker(settings={"references": references}, relax=relax)
     flow = maker.make(structure, label, termination=str(structure.properties.get("termination", "")))
     run_flows([(f"charge transfer {label} ({len(structure)} atoms)", flow)], store, work_dir)
     print_frame(charge_frame(store, label), "table", f"Charge transfer: {label}")

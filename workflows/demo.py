@@ -7,7 +7,9 @@
 
 from __future__ import annotations
 
-from jobflow import Flow
+from dataclasses import dataclass, field
+
+from jobflow import Flow, Maker
 from pymatgen.core import Structure
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
@@ -20,18 +22,33 @@ from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
 AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
 
 
-def interface_vs_bulk_flow(
-    ap_bulk: Structure, interface: InterfaceModel, maker: MigrationBarrierMaker, name: str = "AP"
-) -> Flow:
+@dataclass
+class InterfaceVsBulkMaker(Maker):
     """Li hops into an intrinsic vacant Li site in bulk AP, next to the carbon and in the slab
-    centre, with the same settings and the same in-plane periodicity (like for like)."""
-    n_images = maker.settings.get("n_images", 5)
-    m = interface.info["ap_in_plane_supercell"]
-    bulk = ap_bulk.copy()
-    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{name} bulk", n_images=n_images)]
-    hops += ap_interface_vacancy_hops(interface.structure, host_name=f"{name}/graphene", n_images=n_images)
-    return HopBarriersMaker(name="interface vs bulk", barrier_maker=maker).make(hops)
+    centre, with the same settings and the same in-plane periodicity (like for like).
+
+    Parameters
+    ----------
+    name
+        Flow name.
+    barrier_maker
+        The migration-barrier maker used for every hop.
+    """
+
+    name: str = "interface vs bulk"
+    barrier_maker: MigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
+
+    def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
+        """One CI-NEB flow per hop; the output is the list of :class:`MigrationBarrierDoc`."""
+        n_images = self.barrier_maker.settings.get("n_images", 5)
+        m = interface.info["ap_in_plane_supercell"]
+        bulk = ap_bulk.copy()
+        bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+        hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
+        hops += ap_interface_vacancy_hops(
+            interface.structure, host_name=f"{host}/graphene", n_images=n_images
+        )
+        return HopBarriersMaker(name=self.name, barrier_maker=self.barrier_maker).make(hops)
 
 
 def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
@@ -71,6 +88,9 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
         )
     )
     flows.append(
-        ("Li barriers: bulk AP vs interface", interface_vs_bulk_flow(ap_bulk, interfaces["Li2OH"], neb_maker))
+        (
+            "Li barriers: bulk AP vs interface",
+            InterfaceVsBulkMaker(barrier_maker=neb_maker).make(ap_bulk, interfaces["Li2OH"]),
+        )
     )
     return flows

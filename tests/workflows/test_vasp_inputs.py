@@ -87,3 +87,32 @@ def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
     hop = find_hops(ap_bulk, "Li", host_name="AP", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
     neb_flow = VaspMigrationBarrierMaker(n_images=3).make(hop)
     assert [j.name for j in neb_flow.jobs][-2:] == [f"CI-NEB {hop.hop_id}", f"barrier {hop.hop_id}"]
+
+
+def test_vasp_engine_without_potcars_is_a_clear_error(interface, tmp_path):
+    import os
+    import subprocess
+
+    path = tmp_path / "iface.json"
+    interface.to(filename=str(path))
+    env = {**os.environ, "PMG_VASP_PSP_DIR": ""}
+    for engine, expected in (("vasp", "PMG_VASP_PSP_DIR"), ("castep", "use embedded or vasp")):
+        run = subprocess.run(
+            [
+                "ionflow",
+                "run",
+                "charges",
+                str(path),
+                "--engine",
+                engine,
+                "--results",
+                str(tmp_path / "r.json"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 2
+        assert expected in run.stderr and "--engine" in run.stderr
+    assert not (tmp_path / "r.json").exists() and not (tmp_path / "ionflow-runs").exists()
