@@ -21,6 +21,7 @@ from ionflow.analysis.cli import (
     plot_potential_command,
     print_frame,
 )
+from ionflow.hpc.cli import app as cluster_app
 from ionflow.inputs.cli import app as build_app
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
@@ -31,6 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(build_app, name="build")
+app.add_typer(cluster_app, name="cluster")
 app.command("barriers")(barriers)
 app.command("charges")(charges)
 plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)

@@ -1,0 +1,159 @@
+"""Cluster profiles: where and how flows run on a cluster, in YAML.
+
+Bundled examples live in ``hpc/profiles/``; a user's own profiles in
+``$IONFLOW_CONFIG_DIR/clusters/`` (default ``~/.config/ionflow/clusters/``) take precedence.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from ionflow.inputs.errors import InputError
+
+SUBMIT_COMMAND = {"slurm": "sbatch", "pbs": "qsub"}
+WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
+
+
+class ClusterProfile(BaseModel):
+    """One cluster: scheduler, allocation, resources, environment, VASP command, databases."""
+
+    model_config = {"extra": "forbid"}
+
+    name: str = ""
+    source: str = ""
+    scheduler: Literal["slurm", "pbs"]
+    account: str = Field(min_length=1)
+    partition: str = Field(min_length=1, description="SLURM partition or PBS queue")
+    nodes: int = Field(1, ge=1)
+    ntasks_per_node: int = Field(1, ge=1)
+    walltime: str
+    pre_run: list[str] = Field(default_factory=list)
+    vasp_cmd: str = ""
+    launchpad: str = Field(description="mongodb:// URI, or file:<path> for a single machine")
+    results: str = Field(description="mongodb:// URI or a results file")
+
+    @field_validator("walltime")
+    @classmethod
+    def _walltime(cls, value: str) -> str:
+        if not WALLTIME.match(value):
+            raise ValueError("must be HH:MM:SS or D-HH:MM:SS, e.g. '24:00:00'")
+        return value
+
+    @field_validator("launchpad")
+    @classmethod
+    def _launchpad(cls, value: str) -> str:
+        if not value.startswith(("mongodb://", "mongodb+srv://", "file:")):
+            raise ValueError("must be a mongodb:// URI or file:<path>")
+        return value
+
+    @property
+    def submit_command(self) -> str:
+        """The scheduler's submit program (``sbatch`` or ``qsub``)."""
+        return SUBMIT_COMMAND[self.scheduler]
+
+
+def user_profile_dir() -> Path:
+    """Folder of the user's own profiles."""
+    base = os.environ.get("IONFLOW_CONFIG_DIR") or Path.home() / ".config" / "ionflow"
+    return Path(base) / "clusters"
+
+
+def _bundled() -> dict[str, Path]:
+    folder = files("ionflow.hpc").joinpath("profiles")
+    return {p.name.removesuffix(".yaml"): Path(str(p)) for p in folder.iterdir() if p.name.endswith(".yaml")}
+
+
+def available_profiles() -> dict[str, Path]:
+    """Profile names and files: bundled examples, then the user's (which win on a name clash)."""
+    found = _bundled()
+    folder = user_profile_dir()
+    if folder.is_dir():
+        found.update({p.stem: p for p in sorted(folder.glob("*.yaml"))})
+    return found
+
+
+def _field_fix(field: str) -> str:
+    fixes = {
+        "account": "add `account: <your allocation>`",
+        "walltime": 'add `walltime: "24:00:00"` (HH:MM:SS)',
+        "scheduler": "set `scheduler: slurm` or `scheduler: pbs`",
+        "partition": "add `partition: <partition or queue name>`",
+        "launchpad": "add `launchpad: mongodb://user@host:27017/fireworks` (or file:<path> on one machine)",
+        "results": "add `results: mongodb://...` or a results file path",
+    }
+    return fixes.get(field, f"see the bundled example profiles for {field!r}")
+
+
+def load_profile(name_or_path: str) -> ClusterProfile:
+    """A profile by name (user's or bundled) or by YAML path; every problem is a clear error."""
+    path = Path(name_or_path)
+    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
+        profiles = available_profiles()
+        if name_or_path not in profiles:
+            raise InputError(
+                "--cluster",
+                f"no cluster profile named {name_or_path!r}",
+                f"use one of {', '.join(sorted(profiles))} or add {user_profile_dir()}/{name_or_path}.yaml",
+            )
+        path = profiles[name_or_path]
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"is not valid YAML ({exc})", "fix the syntax") from exc
+    if not isinstance(data, dict):
+        raise InputError(str(path), "is not a mapping of settings", "see the bundled example profiles")
+    try:
+        return ClusterProfile(name=path.stem, source=str(path), **data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(x) for x in error["loc"]) or "profile"
+        problem = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
+        raise InputError(f"{path}: field {field!r}", problem, _field_fix(field)) from None
+
+
+def check_profile(profile: ClusterProfile, timeout_s: float = 3.0) -> list[str]:
+    """What stops ``profile`` from working from this machine, one line each (empty: all good).
+
+    Checks the scheduler's submit command on PATH and that both databases can be reached.
+    """
+    problems = []
+    if shutil.which(profile.submit_command) is None:
+        problems.append(
+            f"{profile.submit_command} is not on PATH: run on the cluster's login node "
+            f"(or load the scheduler's module)"
+        )
+    for label, where in (("launchpad", profile.launchpad), ("results", profile.results)):
+        problem = _database_problem(where, timeout_s)
+        if problem:
+            problems.append(f"{label}: {problem}")
+    return problems
+
+
+def _database_problem(where: str, timeout_s: float) -> str | None:
+    if where.startswith(("mongodb://", "mongodb+srv://")):
+        import pymongo
+
+        try:
+            client = pymongo.MongoClient(where, serverSelectionTimeoutMS=int(timeout_s * 1000))
+            client.admin.command("ping")
+        except Exception as exc:  # pymongo raises several kinds; all mean "not reachable"
+            host = where.split("://", 1)[-1].split("@")[-1].split("/")[0]
+            return (
+                f"MongoDB at {host} is not reachable ({type(exc).__name__}); check the URI, VPN or firewall"
+            )
+        return None
+    path = Path(where.removeprefix("file:")).expanduser()
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        return f"folder {folder} does not exist; create it or change the path"
+    if not os.access(folder, os.W_OK):
+        return f"folder {folder} is not writable"
+    return None
