@@ -114,8 +114,9 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
     with Progress(*columns, console=console) as progress:
         handler = JobProgress(progress, progress.add_task("starting", total=total), total)
         job_logger.addHandler(handler)
-        level = job_logger.level
+        level, propagate = job_logger.level, job_logger.propagate
         job_logger.setLevel(logging.INFO)
+        job_logger.propagate = False  # the progress display is the only reader
         try:
             for _label, flow in flows:
                 responses = run_locally(
@@ -133,6 +134,7 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
         finally:
             job_logger.removeHandler(handler)
             job_logger.setLevel(level)
+            job_logger.propagate = propagate
     return stored
 
 
@@ -222,7 +224,9 @@ def run_charges(
 def run_demo(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
-    quick: Annotated[bool, typer.Option(help="Coarser DFT grid and 3 NEB images (a smoke test).")] = False,
+    quick: Annotated[
+        bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
+    ] = False,
 ) -> None:
     """The main job: AP/graphene charge transfer and Li+/Cu+ and bulk-vs-interface barriers.
 
