@@ -41,8 +41,9 @@ def embedded_charge_settings(overrides: dict | None = None) -> dict:
     preset = load_preset("embedded")
     settings = {
         "model": preset["forcefield"]["model"],
+        "dispersion": preset["interface_relax"].get("dispersion", True),
         "dft": dict(preset["dft"]),
-        "relax": dict(preset["interface_relax"]),
+        "relax": {k: v for k, v in preset["interface_relax"].items() if k != "dispersion"},
         "bader": dict(preset["bader"]),
         "period": None,
         "references": True,
@@ -92,6 +93,7 @@ def relax_interface(structure: Structure, settings: dict) -> dict:
     work = structure.copy(site_properties={"selective_dynamics": moving})
     maker = CountedRelaxMaker(
         force_field_name=settings["model"],
+        dispersion=bool(settings.get("dispersion", False)),
         relax_cell=False,
         steps=settings["relax"]["steps"],
         relax_kwargs={"fmax": settings["relax"]["fmax"]},
@@ -175,7 +177,7 @@ def interface_charge_transfer(
         **summary,
         energy=interface_run["energy"],
         converged=bool(relaxed["converged"]),
-        engine=f"embedded:{settings['model']}+GPAW",
+        engine=f"embedded:{settings['model']}" + ("+D3" if settings.get("dispersion") else "") + "+GPAW",
         settings=settings,
         force_calls=int(relaxed["force_calls"]),
         wall_time_s=relaxed["wall_time_s"]

@@ -30,6 +30,7 @@ def relax_end_points(initial: Structure, final: Structure, settings: dict) -> di
     start = time.perf_counter()
     maker = CountedRelaxMaker(
         force_field_name=settings["model"],
+        dispersion=bool(settings.get("dispersion", False)),
         relax_cell=False,
         steps=settings["relax_steps"],
         relax_kwargs={"fmax": settings["relax_fmax"]},
@@ -51,6 +52,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
     images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
     maker = CountedNebMaker(
         force_field_name=settings["model"],
+        dispersion=bool(settings.get("dispersion", False)),
         steps=settings["steps"],
         relax_kwargs={"fmax": settings["fmax"]},
         neb_kwargs={"climb": settings["climb"], "method": settings["method"], "k": 5.0},
@@ -67,7 +69,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
         hop_length=hop["length"],
         hop_fingerprint=hop["fingerprint"],
         converged=bool(end_points["converged"]) and str(result.state.value) == "successful",
-        engine=f"embedded:{settings['model']}",
+        engine=f"embedded:{settings['model']}" + ("+D3" if settings.get("dispersion") else ""),
         settings=settings,
         force_calls=end_points["force_calls"] + maker.force_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
