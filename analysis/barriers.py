@@ -19,6 +19,8 @@ COLUMNS = {
     "force_calls": "force calls",
     "saddle_interior": "note",
 }
+DROP_TOLERANCE = 0.02
+"""eV: an image this far below an end point means the end point was not the band's minimum."""
 
 
 def barrier_frame(store: Store, host: str | None = None, species: list[str] | None = None) -> pd.DataFrame:
@@ -40,14 +42,25 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
         criteria["species"] = {"$in": list(species)}
     store.connect()
     try:
-        rows = list(store.query(criteria=criteria, properties=list(COLUMNS)))
+        rows = list(store.query(criteria=criteria, properties=[*COLUMNS, "energies"]))
     finally:
         store.close()
-    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies"])
     # a barrier whose highest image is an end point is no barrier: say so in the row
-    frame["saddle_interior"] = [
-        "" if interior is not False else "saddle at an end point: path downhill, not a barrier"
-        for interior in frame["saddle_interior"]
-    ]
-    frame = frame.rename(columns=COLUMNS)
+    frame["saddle_interior"] = [_note(row) for row in frame.to_dict("records")]
+    frame = frame.drop(columns=["energies"]).rename(columns=COLUMNS)
     return frame.sort_values(["host", "location", "species", "hop"], kind="stable").reset_index(drop=True)
+
+
+def _note(row: dict) -> str:
+    """What a reader must know before trusting a barrier row (from the band's energies)."""
+    e = list(row.get("energies") or [])
+    if len(e) < 3:
+        return "fewer than 3 images"
+    top = max(range(len(e)), key=e.__getitem__)
+    if top in (0, len(e) - 1):
+        return "saddle at an end point: path downhill, not a barrier"
+    drop = max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:]))
+    if drop > DROP_TOLERANCE:
+        return f"an image lies {drop:.2f} eV below an end point: end point not a minimum, barrier understated"
+    return ""

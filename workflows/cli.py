@@ -39,7 +39,9 @@ plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
 plot_app.command("neb")(plot_neb_command)
 plot_app.command("potential")(plot_potential_command)
 app.add_typer(plot_app, name="plot")
-run_app = typer.Typer(help="Run flows on the embedded engine and store the results.", no_args_is_help=True)
+run_app = typer.Typer(
+    help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
+)
 app.add_typer(run_app, name="run")
 
 
@@ -62,7 +64,7 @@ def check_engine(engine: str) -> str:
             raise InputError(
                 "--engine vasp",
                 "no POTCAR directory is configured (PMG_VASP_PSP_DIR)",
-                "set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml, or submit to a cluster with ionflow submit",
+                "set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml and atomate2's VASP_CMD",
             )
     return engine
 
@@ -118,7 +120,9 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
         job_logger.setLevel(logging.INFO)
         job_logger.propagate = False  # the progress display is the only reader
         try:
-            for _label, flow in flows:
+            for label, flow in flows:
+                if not console.is_terminal:
+                    console.print(f"== {label}", highlight=False)
                 responses = run_locally(
                     flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
                 )

@@ -39,6 +39,11 @@ class MigrationBarrierDoc(BaseModel):
     saddle_interior: bool = Field(
         True, description="the highest image lies between the end points (else the path runs downhill)"
     )
+    end_point_drop: float = Field(
+        0.0,
+        description="how far (eV) the lowest image on either side of the saddle lies below that side's end "
+        "point; > 0 means an end point is not the minimum of the band",
+    )
     converged: bool
     engine: str
     settings: dict = Field(default_factory=dict)
@@ -66,6 +71,7 @@ class MigrationBarrierDoc(BaseModel):
             delta_e=e[-1] - e[0],
             saddle_image=top,
             saddle_interior=0 < top < len(e) - 1,
+            end_point_drop=max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:])),
             **fields,
         )
 

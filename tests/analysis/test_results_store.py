@@ -127,3 +127,38 @@ def test_one_store_object_reads_after_each_write(tmp_path):
         finally:
             store.close()
     assert oct((tmp_path / "r.json").stat().st_mode & 0o077) != "0o0"  # readable by the group, like any file
+
+
+def test_barrier_rows_say_when_a_barrier_cannot_be_trusted(tmp_path):
+    from ionflow.analysis.barriers import barrier_frame
+    from ionflow.workflows.schemas import MigrationBarrierDoc
+    from ionflow.workflows.store import results_store, save_results
+
+    bands = {
+        "clean": [0.0, 0.2, 0.5, 0.2, 0.0],
+        "downhill": [0.0, -0.1, -0.2, -0.3, -0.4],
+        "dip": [0.0, -0.12, 0.29, 0.11, 0.11],
+    }
+    docs = [
+        MigrationBarrierDoc.from_energies(
+            e,
+            host="h",
+            species="Li",
+            hop_id=name,
+            hop_length=2.8,
+            hop_fingerprint=name,
+            converged=True,
+            engine="e",
+            force_calls=1,
+            wall_time_s=1.0,
+        )
+        for name, e in bands.items()
+    ]
+    assert [d.saddle_interior for d in docs] == [True, False, True]
+    assert docs[2].end_point_drop == pytest.approx(0.12)
+    store = results_store(tmp_path / "r.json")
+    save_results(store, docs)
+    notes = dict(zip(*barrier_frame(store)[["hop", "note"]].to_dict("list").values(), strict=True))
+    assert notes["clean"] == ""
+    assert notes["downhill"].startswith("saddle at an end point")
+    assert "0.12 eV below an end point" in notes["dip"]

@@ -95,3 +95,34 @@ def test_interface_without_regions_is_refused(tiny_interface):
     plain.remove_site_property("region")
     with pytest.raises(InputError, match="region"):
         ChargeTransferMaker().make(plain, "plain")
+
+
+def test_stored_result_reads_back_as_table_and_plot(transfer, tmp_path):
+    import json
+    import subprocess
+
+    from ionflow.workflows.store import results_store, save_results
+
+    store_path = tmp_path / "r.json"
+    assert save_results(results_store(store_path), [transfer, transfer]) == 2
+    out = subprocess.run(
+        ["ionflow", "charges", "--results", str(store_path), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    rows = json.loads(out.stdout)
+    assert len(rows) == 1  # the same result stored twice is one document
+    assert rows[0]["e⁻ AP→C"] == pytest.approx(transfer.electrons_to_carbon)
+    assert rows[0]["Bader sum/expected"] == pytest.approx(1.0, abs=0.01)
+    png = tmp_path / "pot.png"
+    plot = subprocess.run(
+        ["ionflow", "plot", "potential", "tiny Li2OH", "--results", str(store_path), "--out", str(png)],
+        capture_output=True,
+        text=True,
+    )
+    assert plot.returncode == 0, plot.stderr
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    missing = subprocess.run(
+        ["ionflow", "plot", "potential", "nope", "--results", str(store_path)], capture_output=True, text=True
+    )
+    assert missing.returncode == 2 and "ionflow charges" in missing.stderr
