@@ -107,6 +107,7 @@ def relax_interface(structure: Structure, settings: dict) -> dict:
         "converged": bool(result.is_force_converged),
         "force_calls": maker.force_calls,
         "fixed_atoms": int(sum(not m[0] for m in moving)),
+        "engine": settings["model"] + ("+D3" if settings.get("dispersion") else ""),
         "wall_time_s": time.perf_counter() - start,
     }
 
@@ -177,7 +178,8 @@ def interface_charge_transfer(
         **summary,
         energy=interface_run["energy"],
         converged=bool(relaxed["converged"]),
-        engine=f"embedded:{settings['model']}" + ("+D3" if settings.get("dispersion") else "") + "+GPAW",
+        # what actually ran: the relaxation's potential (if any), then GPAW
+        engine="embedded:" + "+".join([*filter(None, [relaxed.get("engine", "")]), "GPAW"]),
         settings=settings,
         force_calls=int(relaxed["force_calls"]),
         wall_time_s=relaxed["wall_time_s"]
@@ -222,6 +224,7 @@ class ChargeTransferMaker(Maker):
             relaxed_structure = relax.output["structure"]
         else:
             relaxed = {
+                "engine": "",
                 "structure": centred_along_c(structure),
                 "converged": True,
                 "force_calls": 0,
