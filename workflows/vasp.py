@@ -109,6 +109,7 @@ def vasp_interface_charge_transfer(
     energy: float,
     meta: dict,
     settings: dict,
+    state: str = "successful",
 ) -> InterfaceChargeTransferDoc:
     """Bader (baderkit on CHGCAR in AECCAR0+2 basins), region charges and potential of a VASP run."""
     directory = Path(str(static_dir).split(":")[-1])
@@ -149,7 +150,7 @@ def vasp_interface_charge_transfer(
         electrons_to_carbon=-region_charges["carbon"],
         **summary,
         energy=float(energy),
-        converged=True,
+        converged=str(getattr(state, "value", state)) == "successful",
         engine="vasp",
         settings=settings,
         wall_time_s=0.0,
@@ -210,7 +211,13 @@ class VaspChargeTransferMaker(Maker):
             "incar_overrides": self.incar_overrides,
         }
         post = vasp_interface_charge_transfer(
-            static.output.dir_name, reference_dirs, structure, static.output.output.energy, meta, settings
+            static.output.dir_name,
+            reference_dirs,
+            structure,
+            static.output.output.energy,
+            meta,
+            settings,
+            static.output.state,
         )
         post.name = f"charge transfer {interface}"
         jobs.append(post)
