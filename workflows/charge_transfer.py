@@ -131,20 +131,14 @@ def bader_document(
     bader_structure, partition = bader_from_cube(run["files"]["density"], **settings["bader"])
     if len(bader_structure) != len(structure):
         raise InputError(run["files"]["density"], "does not match the structure", "rerun the static job")
-    reference = [float(z) for z in bader_structure.atomic_numbers]
-    return BaderChargesDoc(
-        formula=structure.composition.reduced_formula,
-        species=[site.specie.symbol for site in structure],
-        regions=regions,
-        electrons=partition.electrons.tolist(),
-        reference_electrons=reference,
-        net_charges=(np.array(reference) - partition.electrons).tolist(),
-        total_electrons=partition.total_electrons,
+    return BaderChargesDoc.from_partition(
+        structure,
+        partition,
+        [float(z) for z in bader_structure.atomic_numbers],
+        regions,
         expected_electrons=run["n_electrons"],
-        vacuum_electrons=partition.vacuum_electrons,
         method=f"baderkit {partition.method} on the all-electron density",
         engine="embedded:GPAW",
-        source_files=[run["files"]["density"]],
     )
 
 
@@ -157,7 +151,6 @@ def interface_charge_transfer(
     structure: Structure = relaxed["structure"]
     regions = check_interface(structure)
     bader = bader_document(structure, interface_run, settings, regions)
-    region_charges = bader.region_charges()
     period = settings["period"] or meta.get("period") or 3.9
     summary = potential_summary(
         read_potential_cube(interface_run["files"]["potential"]),
@@ -166,16 +159,11 @@ def interface_charge_transfer(
         [read_potential_cube(run["files"]["potential"]) for run in reference_runs],
     )
     runs = [interface_run, *reference_runs]
-    return InterfaceChargeTransferDoc(
-        interface=meta.get("name", "interface"),
-        termination=meta.get("termination", ""),
-        fingerprint=meta.get("fingerprint", ""),
-        formula=structure.composition.reduced_formula,
-        n_atoms=len(structure),
-        bader=bader,
-        region_charges=region_charges,
-        electrons_to_carbon=-region_charges["carbon"],
-        **summary,
+    return InterfaceChargeTransferDoc.from_parts(
+        structure,
+        bader,
+        summary,
+        meta,
         energy=interface_run["energy"],
         converged=bool(relaxed["converged"]),
         # what actually ran: the relaxation's potential (if any), then GPAW

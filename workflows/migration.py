@@ -60,14 +60,9 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
     result = maker._run_ase_safe(images=[s.copy() for s in images])
     energies = list(result.energies)
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
-    return MigrationBarrierDoc.from_energies(
+    return MigrationBarrierDoc.from_hop(
         energies,
-        host=hop["host"],
-        species=hop["species"],
-        hop_id=hop["hop_id"],
-        location=hop["location"],
-        hop_length=hop["length"],
-        hop_fingerprint=hop["fingerprint"],
+        hop,
         converged=bool(end_points["converged"]) and str(result.state.value) == "successful",
         engine=f"embedded:{settings['model']}" + ("+D3" if settings.get("dispersion") else ""),
         settings=settings,

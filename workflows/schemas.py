@@ -9,6 +9,11 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 
+def result_key(*parts) -> str:
+    """Stable 20-character identity of a result from JSON-able ``parts``."""
+    return hashlib.sha1(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()[:20]
+
+
 class Provenance(BaseModel):
     """Where a result came from."""
 
@@ -54,10 +59,21 @@ class MigrationBarrierDoc(BaseModel):
     @property
     def result_id(self) -> str:
         """Identity of the result: the same hop on the same engine with the same settings."""
-        key = json.dumps(
-            [self.hop_fingerprint, self.host, self.hop_id, self.engine, self.settings], sort_keys=True
+        return result_key(self.hop_fingerprint, self.host, self.hop_id, self.engine, self.settings)
+
+    @classmethod
+    def from_hop(cls, energies: list[float], hop: dict, **fields) -> MigrationBarrierDoc:
+        """:meth:`from_energies` with the hop's identity taken from ``HopPath.as_dict()``."""
+        return cls.from_energies(
+            energies,
+            host=hop["host"],
+            species=hop["species"],
+            hop_id=hop["hop_id"],
+            location=hop["location"],
+            hop_length=hop["length"],
+            hop_fingerprint=hop["fingerprint"],
+            **fields,
         )
-        return hashlib.sha1(key.encode()).hexdigest()[:20]
 
     @classmethod
     def from_energies(cls, energies: list[float], **fields) -> MigrationBarrierDoc:
@@ -98,6 +114,24 @@ class BaderChargesDoc(BaseModel):
     method: str
     engine: str
     source_files: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_partition(
+        cls, structure, partition, reference: list[float], regions: list[str] | None, **fields
+    ) -> BaderChargesDoc:
+        """From a Bader partition (``ionflow.analysis.bader.BaderPartition``) of ``structure``."""
+        return cls(
+            formula=structure.composition.reduced_formula,
+            species=[site.specie.symbol for site in structure],
+            regions=regions,
+            electrons=[float(x) for x in partition.electrons],
+            reference_electrons=[float(x) for x in reference],
+            net_charges=[float(r - e) for r, e in zip(reference, partition.electrons, strict=True)],
+            total_electrons=partition.total_electrons,
+            vacuum_electrons=partition.vacuum_electrons,
+            source_files=[partition.source],
+            **fields,
+        )
 
     def region_charges(self) -> dict[str, float]:
         """Net charge (e) summed per region; positive: the region lost electrons."""
@@ -156,10 +190,25 @@ class InterfaceChargeTransferDoc(BaseModel):
     wall_time_s: float
     provenance: Provenance = Field(default_factory=Provenance)
 
+    @classmethod
+    def from_parts(cls, structure, bader: BaderChargesDoc, summary: dict, meta: dict, **fields):
+        """Assemble the document: region charges from ``bader``, the potential ``summary``
+        (:func:`ionflow.analysis.potential.potential_summary`) and the flow's ``meta``."""
+        regions = bader.region_charges()
+        return cls(
+            interface=meta.get("name", "interface"),
+            termination=meta.get("termination", ""),
+            fingerprint=meta.get("fingerprint", ""),
+            formula=structure.composition.reduced_formula,
+            n_atoms=len(structure),
+            bader=bader,
+            region_charges=regions,
+            electrons_to_carbon=-regions["carbon"],
+            **summary,
+            **fields,
+        )
+
     @property
     def result_id(self) -> str:
         """Identity: the same input structure and name on the same engine with the same settings."""
-        key = json.dumps(
-            [self.interface, self.fingerprint, self.termination, self.engine, self.settings], sort_keys=True
-        )
-        return hashlib.sha1(key.encode()).hexdigest()[:20]
+        return result_key(self.interface, self.fingerprint, self.termination, self.engine, self.settings)

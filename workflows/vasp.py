@@ -119,36 +119,24 @@ def vasp_interface_charge_transfer(
         raise InputError(str(directory), "atom order differs from the flow's structure", "rerun the flow")
     zval = zval_from_potcar(_vasp_file(directory, "POTCAR"))
     reference = np.array([zval[s.specie.symbol] for s in structure])
-    species = [s.specie.symbol for s in structure]
-    bader = BaderChargesDoc(
-        formula=structure.composition.reduced_formula,
-        species=species,
-        regions=regions,
-        electrons=partition.electrons.tolist(),
-        reference_electrons=reference.tolist(),
-        net_charges=(reference - partition.electrons).tolist(),
-        total_electrons=partition.total_electrons,
+    bader = BaderChargesDoc.from_partition(
+        structure,
+        partition,
+        reference.tolist(),
+        regions,
         expected_electrons=float(reference.sum()),
-        vacuum_electrons=partition.vacuum_electrons,
         method=f"baderkit {partition.method}, CHGCAR in AECCAR0+AECCAR2 basins",
         engine="vasp",
-        source_files=[partition.source],
     )
-    region_charges = bader.region_charges()
     references = [read_locpot(_vasp_file(Path(str(d).split(":")[-1]), "LOCPOT")) for d in reference_dirs]
     summary = potential_summary(
         read_locpot(_vasp_file(directory, "LOCPOT")), regions, settings["period"], references
     )
-    return InterfaceChargeTransferDoc(
-        interface=meta["name"],
-        termination=meta.get("termination", ""),
-        fingerprint=meta.get("fingerprint", ""),
-        formula=structure.composition.reduced_formula,
-        n_atoms=len(structure),
-        bader=bader,
-        region_charges=region_charges,
-        electrons_to_carbon=-region_charges["carbon"],
-        **summary,
+    return InterfaceChargeTransferDoc.from_parts(
+        structure,
+        bader,
+        summary,
+        meta,
         energy=float(energy),
         converged=str(getattr(state, "value", state)) == "successful",
         engine="vasp",
@@ -248,14 +236,9 @@ def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings:
         raise InputError(
             str(neb_output.dir_name), "holds fewer than 3 image energies", "rerun the CI-NEB job"
         )
-    return MigrationBarrierDoc.from_energies(
+    return MigrationBarrierDoc.from_hop(
         energies,
-        host=hop["host"],
-        species=hop["species"],
-        hop_id=hop["hop_id"],
-        location=hop["location"],
-        hop_length=hop["length"],
-        hop_fingerprint=hop["fingerprint"],
+        hop,
         converged=str(getattr(neb_output.state, "value", neb_output.state)) == "successful",
         engine="vasp",
         settings=settings,
