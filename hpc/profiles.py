@@ -39,6 +39,7 @@ class ClusterProfile(BaseModel):
     vasp_cmd: str = ""
     launchpad: str = Field(description="mongodb:// URI, or file:<path> for a single machine")
     results: str = Field(description="mongodb:// URI or a results file")
+    work_dir: str = Field("ionflow-cluster", description="folder for batch scripts, job folders and logs")
 
     @field_validator("walltime")
     @classmethod

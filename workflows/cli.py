@@ -21,10 +21,11 @@ from ionflow.analysis.cli import (
     plot_potential_command,
     print_frame,
 )
+from ionflow.hpc import cli as hpc_cli
 from ionflow.hpc.cli import app as cluster_app
 from ionflow.inputs.cli import app as build_app
 from ionflow.inputs.errors import InputError
-from ionflow.workflows.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
+from ionflow.workflows.record import RESULT_TYPES
 
 app = typer.Typer(
     help="ionflow: first-principles workflows for ion transport in solid electrolytes and interfaces.",
@@ -33,6 +34,8 @@ app = typer.Typer(
 )
 app.add_typer(build_app, name="build")
 app.add_typer(cluster_app, name="cluster")
+for _name in ("submit", "status", "logs", "rerun", "cancel", "launch"):
+    app.command(_name)(getattr(hpc_cli, _name))
 app.command("barriers")(barriers)
 app.command("charges")(charges)
 plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
@@ -70,7 +73,6 @@ def check_engine(engine: str) -> str:
 
 
 WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
-RESULT_TYPES = (MigrationBarrierDoc, InterfaceChargeTransferDoc)
 
 
 class JobProgress(logging.Handler):
@@ -159,30 +161,23 @@ def run_barriers(
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
     from ionflow.analysis.barriers import barrier_frame
-    from ionflow.inputs.conductor import load_host
-    from ionflow.inputs.hops import find_hops
-    from ionflow.workflows.migration import MigrationBarrierMaker
+    from ionflow.workflows.specs import FlowSpec, build_flows
     from ionflow.workflows.store import results_store
 
     check_engine(engine)
-    host = load_host(structure)
-    name = Path(structure).stem
+    spec = FlowSpec(
+        flow="barriers",
+        structure=structure,
+        species=species.split(","),
+        max_hops=max_hops,
+        min_length=min_length,
+        images=images,
+        fmax=fmax,
+        engine=engine,
+    )
     store = results_store(results)
-    hops = []
-    for sp in species.split(","):
-        hops += find_hops(
-            host, sp, host_name=name, n_images=images, min_length=min_length, min_atoms=1, max_hops=max_hops
-        )
-    if engine == "vasp":
-        from ionflow.workflows.vasp import VaspMigrationBarrierMaker
-
-        maker = VaspMigrationBarrierMaker(n_images=images, incar_overrides={"EDIFFG": -fmax})
-    else:
-        maker = MigrationBarrierMaker(settings={"fmax": fmax, "n_images": images})
-    flows = [
-        (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
-    ]
-    run_flows(flows, store, work_dir)
+    run_flows(build_flows(spec), store, work_dir)
+    name = Path(structure).stem
     print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
 
 
@@ -205,22 +200,16 @@ def run_charges(
     Example: ionflow run charges demo/iface/interface.json
     """
     from ionflow.analysis.charges import charge_frame
-    from ionflow.inputs.cli import read_structure
-    from ionflow.workflows.charge_transfer import ChargeTransferMaker
+    from ionflow.workflows.specs import FlowSpec, build_flows
     from ionflow.workflows.store import results_store
 
     check_engine(engine)
-    structure = read_structure(Path(interface))
     label = name or Path(interface).stem
+    spec = FlowSpec(
+        flow="charges", structure=interface, name=label, relax=relax, references=references, engine=engine
+    )
     store = results_store(results)
-    if engine == "vasp":
-        from ionflow.workflows.vasp import VaspChargeTransferMaker
-
-        maker = VaspChargeTransferMaker(references=references)
-    else:
-        maker = ChargeTransferMaker(settings={"references": references}, relax=relax)
-    flow = maker.make(structure, label, termination=str(structure.properties.get("termination", "")))
-    run_flows([(f"charge transfer {label} ({len(structure)} atoms)", flow)], store, work_dir)
+    run_flows(build_flows(spec), store, work_dir)
     print_frame(charge_frame(store, label), "table", f"Charge transfer: {label}")
 
 
@@ -259,6 +248,7 @@ def _quiet_libraries() -> None:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="fireworks")
     warnings.filterwarnings("ignore", message="Some jobs are not connected")
     warnings.filterwarnings("ignore", category=UserWarning, module="chgnet")
 

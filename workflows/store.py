@@ -28,13 +28,24 @@ ENV_RESULTS = "IONFLOW_RESULTS"
 
 
 class ResultsFileStore(JSONStore):
-    """A JSON-file maggma store with atomic, locked, merging writes."""
+    """A JSON-file maggma store with atomic, locked, merging writes.
 
-    def __init__(self, path: str | Path, **kwargs) -> None:
-        super().__init__(str(path), read_only=False, key="result_id", **kwargs)
+    ``key`` is ``result_id`` for result documents; jobflow's job-output store uses ``uuid``.
+    """
+
+    def __init__(self, path: str | Path, key: str = "result_id", **kwargs) -> None:
+        kwargs.pop("paths", None)
+        kwargs.pop("read_only", None)
+        super().__init__(str(path), read_only=False, key=key, **kwargs)
         self._lock_depth = 0
         self._lock_file = None
         self._loading = False
+
+    def as_dict(self) -> dict:
+        """Serializable description (jobflow sends the store to cluster jobs this way)."""
+        d = super().as_dict()
+        d["path"] = str(self.path)
+        return d
 
     @property
     def path(self) -> Path:

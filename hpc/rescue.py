@@ -1,0 +1,115 @@
+"""Rescue submitted work: rerun failed or lost jobs, cancel workflows, read a job's logs.
+
+Finished jobs are never rerun unless asked by name with ``force``; their stored results
+stay where they are (the results store only ever adds or replaces the same result).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ionflow.hpc.launchpad import launchpad_session
+from ionflow.hpc.monitor import ACTIVE, job_rows, select
+from ionflow.hpc.profiles import ClusterProfile
+from ionflow.hpc.queue import ALIVE, cancel_queue_jobs
+from ionflow.hpc.submit import launch_ready, resolved
+from ionflow.inputs.errors import InputError
+
+
+def _find(rows: list[dict[str, Any]], job: str) -> list[dict[str, Any]]:
+    found = select(rows, job=job)
+    if not found:
+        raise InputError(
+            f"job {job!r}", "matches no submitted job", "use a firework id or name from `ionflow status`"
+        )
+    return found
+
+
+def rerun(
+    profile: ClusterProfile,
+    jobs: list[str] | None = None,
+    failed: bool = False,
+    lost: bool = False,
+    force: bool = False,
+    launch: bool = True,
+) -> tuple[list[int], list[tuple[int, str]]]:
+    """Put failed (FIZZLED), lost or named jobs back to READY and queue them again.
+
+    Returns the firework ids reset and the ``(fw_id, batch job id)`` pairs queued.
+    """
+    profile = resolved(profile)
+    rows = job_rows(profile, results=False)
+    chosen: list[dict[str, Any]] = []
+    for name in jobs or []:
+        for row in _find(rows, name):
+            if row["state"] == "COMPLETED" and not force:
+                raise InputError(
+                    f"job {row['fw_id']} ({row['job']})",
+                    "is COMPLETED and its result is stored",
+                    "add --force to run it again (its children run again too)",
+                )
+            if row["state"] in ACTIVE:
+                raise InputError(
+                    f"job {row['fw_id']} ({row['job']})",
+                    f"is {row['state']} in batch job {row['queue_id']}",
+                    "wait for it, or `ionflow cancel` it first",
+                )
+            chosen.append(row)
+    chosen += [r for r in rows if (failed and r["state"] == "FIZZLED") or (lost and r["state"] == "LOST")]
+    reset: list[int] = []
+    with launchpad_session(profile) as lp:
+        for row in {r["fw_id"]: r for r in chosen}.values():
+            if row["state"] == "LOST" and lp.get_fw_by_id(row["fw_id"]).state == "RESERVED":
+                lp.cancel_reservation(row["launch_id"])
+            else:
+                lp.rerun_fw(row["fw_id"])
+            reset.append(row["fw_id"])
+        queued = launch_ready(lp, profile) if launch else []
+    return reset, queued
+
+
+def cancel(profile: ClusterProfile, target: str) -> tuple[list[int], list[str]]:
+    """Stop a workflow (id or name) or one job: cancel its batch jobs, defuse what has not run.
+
+    Finished jobs keep their state and results. Returns the defused firework ids and the
+    batch jobs cancelled.
+    """
+    profile = resolved(profile)
+    rows = job_rows(profile, results=False)
+    targets = select(rows, flow=target) or _find(rows, target)
+    running = [r["queue_id"] for r in targets if r["state"] in (*ACTIVE, "LOST") and r["queue_id"]]
+    alive = [
+        q for q in running if q and any(r["queue_state"] in ALIVE for r in targets if r["queue_id"] == q)
+    ]
+    cancel_queue_jobs(profile, alive)
+    defused = []
+    with launchpad_session(profile) as lp:  # waits for a cancelled job to let go of a file LaunchPad
+        for row in targets:
+            fw = lp.get_fw_by_id(row["fw_id"])
+            if fw.state in ("COMPLETED", "DEFUSED"):
+                continue
+            if fw.state == "RESERVED":
+                lp.cancel_reservation(row["launch_id"])
+            lp.defuse_fw(row["fw_id"])
+            defused.append(row["fw_id"])
+    return defused, alive
+
+
+def job_logs(profile: ClusterProfile, job: str, lines: int = 40) -> list[tuple[Path, str]]:
+    """The batch script's output and error files of a job (newest launch), last ``lines`` each."""
+    profile = resolved(profile)
+    row = _find(job_rows(profile, results=False), job)[-1]
+    if not row["launch_dir"]:
+        raise InputError(
+            f"job {row['fw_id']} ({row['job']})", f"has not been launched ({row['state']})", "wait"
+        )
+    folder = Path(row["launch_dir"])
+    files = sorted(folder.glob("*.out")) + sorted(folder.glob("*.error"))
+    if row["queue_id"]:
+        files = [f for f in files if row["queue_id"] in f.name] or files
+    out = []
+    for path in files:
+        text = path.read_text(errors="replace").splitlines()
+        out.append((path, "\n".join(text[-lines:])))
+    return out or [(folder, "(no output files yet)")]

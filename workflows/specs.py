@@ -1,0 +1,166 @@
+"""Flow specs: what to compute, in a small YAML file, built into the same jobflow Flows that
+``ionflow run`` runs here and ``ionflow submit`` sends to a cluster.
+
+A spec names the kind of flow and its inputs, for example::
+
+    flow: barriers          # barriers | charges | demo
+    structure: Li6PS5Cl     # bundled host name or a structure file (relative to the spec)
+    species: [Li, Cu]
+    images: 3
+    engine: embedded        # embedded | vasp
+
+Its fingerprint (the settings plus a hash of the structures they build) identifies a
+submission: the same spec submitted twice is one workflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from jobflow import Flow
+from pydantic import BaseModel, Field, ValidationError
+
+from ionflow.inputs.errors import InputError
+
+FLOW_KINDS = ("barriers", "charges", "demo")
+
+
+class FlowSpec(BaseModel):
+    """What one submission computes; every field has the meaning of the ``ionflow run`` option."""
+
+    model_config = {"extra": "forbid"}
+
+    flow: Literal["barriers", "charges", "demo"]
+    structure: str | None = Field(None, description="host (barriers) or interface JSON (charges)")
+    name: str | None = Field(None, description="result name (default: the structure's file name)")
+    species: list[str] = Field(default_factory=lambda: ["Li"])
+    max_hops: int = Field(1, ge=1)
+    min_length: float = Field(7.0, gt=0)
+    images: int = Field(5, ge=1)
+    fmax: float = Field(0.05, gt=0)
+    relax: bool = True
+    references: bool = True
+    quick: bool = False
+    engine: Literal["embedded", "vasp"] = "embedded"
+
+    def label(self) -> str:
+        """Short human name of the submission."""
+        if self.flow == "demo":
+            return "demo (quick)" if self.quick else "demo"
+        return f"{self.flow} {self.name or Path(self.structure or '').stem}"
+
+
+def load_spec(path: str | Path) -> FlowSpec:
+    """Read a flow spec; a relative ``structure`` path is taken relative to the spec file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "no such flow spec", "give a YAML file with at least `flow: barriers`")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(str(path), f"is not valid YAML ({exc})", "fix the syntax") from None
+    if not isinstance(data, dict):
+        raise InputError(str(path), "is not a mapping of settings", "write `flow: barriers` and its options")
+    if isinstance(data.get("species"), str):
+        data["species"] = [s.strip() for s in data["species"].split(",")]
+    try:
+        spec = FlowSpec(**data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(x) for x in error["loc"]) or "spec"
+        problem = "is missing" if error["type"] == "missing" else error["msg"]
+        fix = (
+            f"set `flow:` to one of {', '.join(FLOW_KINDS)}" if field == "flow" else "see README: flow specs"
+        )
+        raise InputError(f"{path}: field {field!r}", problem, fix) from None
+    if spec.flow != "demo" and not spec.structure:
+        raise InputError(
+            f"{path}: field 'structure'", "is missing", f"name the structure the {spec.flow} flow uses"
+        )
+    if spec.structure and (path.parent / spec.structure).exists():
+        spec.structure = str((path.parent / spec.structure).resolve())
+    return spec
+
+
+def spec_structures(spec: FlowSpec) -> list:
+    """The structures the spec starts from (none for the demo, which builds its own)."""
+    if spec.flow == "barriers":
+        from ionflow.inputs.conductor import load_host
+
+        return [load_host(spec.structure)]
+    if spec.flow == "charges":
+        from ionflow.inputs.cli import read_structure
+
+        return [read_structure(Path(spec.structure))]
+    return []
+
+
+def spec_fingerprint(spec: FlowSpec) -> str:
+    """Identity of a submission: its settings and its structures, not the file names."""
+    from ionflow.inputs.checks import structure_fingerprint
+
+    settings = spec.model_dump(exclude={"structure"})
+    if spec.name is None and spec.structure:
+        settings["name"] = Path(spec.structure).stem
+    structures = spec_structures(spec)
+    parts = [json.dumps(settings, sort_keys=True)]
+    parts += [structure_fingerprint(s) for s in structures]
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
+
+
+def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
+    """The spec's flows, each with a label; the same code for ``run`` and ``submit``."""
+    if spec.flow == "demo":
+        from ionflow.workflows.demo import demo_flows
+
+        return demo_flows(quick=spec.quick)
+    structure = spec_structures(spec)[0]
+    name = spec.name or Path(spec.structure).stem
+    if spec.flow == "barriers":
+        return _barrier_flows(spec, structure, name)
+    return _charge_flows(spec, structure, name)
+
+
+def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
+    from ionflow.inputs.hops import find_hops
+
+    hops = []
+    for sp in spec.species:
+        hops += find_hops(
+            host,
+            sp,
+            host_name=name,
+            n_images=spec.images,
+            min_length=spec.min_length,
+            min_atoms=1,
+            max_hops=spec.max_hops,
+        )
+    if spec.engine == "vasp":
+        from ionflow.workflows.vasp import VaspMigrationBarrierMaker
+
+        maker = VaspMigrationBarrierMaker(n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax})
+    else:
+        from ionflow.workflows.migration import MigrationBarrierMaker
+
+        maker = MigrationBarrierMaker(settings={"fmax": spec.fmax, "n_images": spec.images})
+    return [
+        (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
+    ]
+
+
+def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]]:
+    if spec.engine == "vasp":
+        from ionflow.workflows.vasp import VaspChargeTransferMaker
+
+        maker = VaspChargeTransferMaker(references=spec.references)
+    else:
+        from ionflow.workflows.charge_transfer import ChargeTransferMaker
+
+        maker = ChargeTransferMaker(settings={"references": spec.references}, relax=spec.relax)
+    termination = str(structure.properties.get("termination", ""))
+    flow = maker.make(structure, name, termination=termination)
+    return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]
