@@ -83,17 +83,16 @@ def cancel(profile: ClusterProfile, target: str) -> tuple[list[int], list[str]]:
         q for q in running if q and any(r["queue_state"] in ALIVE for r in targets if r["queue_id"] == q)
     ]
     cancel_queue_jobs(profile, alive)
-    defused = []
+    defused: set[int] = set()
     with launchpad_session(profile) as lp:  # waits for a cancelled job to let go of a file LaunchPad
-        for row in targets:
-            fw = lp.get_fw_by_id(row["fw_id"])
-            if fw.state in ("COMPLETED", "DEFUSED"):
-                continue
-            if fw.state == "RESERVED":
+        for row in targets:  # reservations first: cancelling one refreshes its children
+            if lp.get_fw_by_id(row["fw_id"]).state == "RESERVED":
                 lp.cancel_reservation(row["launch_id"])
-            lp.defuse_fw(row["fw_id"])
-            defused.append(row["fw_id"])
-    return defused, alive
+        for row in targets:
+            if lp.get_fw_by_id(row["fw_id"]).state not in ("COMPLETED", "DEFUSED"):
+                lp.defuse_fw(row["fw_id"])
+                defused.add(row["fw_id"])
+    return sorted(defused), alive
 
 
 def job_logs(profile: ClusterProfile, job: str, lines: int = 40) -> list[tuple[Path, str]]:
