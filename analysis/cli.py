@@ -115,3 +115,49 @@ def plot_potential_command(
 
     path = plot_potential(interface_profile(results_store(results), interface), Path(out))
     console.print(f"wrote {path}")
+
+
+def parse_neb_command(
+    directory: Annotated[str, typer.Argument(help="VASP NEB run folder holding 00 ... NN.")],
+    host: Annotated[str, typer.Option(help="Host name for the table.")],
+    species: Annotated[str, typer.Option(help="Mobile species.")],
+    hop_id: Annotated[str, typer.Option(help="Hop name for the table.")],
+    length: Annotated[
+        float | None, typer.Option(help="Hop length (Å); default: from 00/POSCAR and NN/POSCAR.")
+    ] = None,
+    location: Annotated[str, typer.Option(help="bulk, interface or slab-centre.")] = "bulk",
+    end_energies: Annotated[
+        str | None, typer.Option(help="E_initial,E_final (eV) where 00/ or NN/ has no OUTCAR.")
+    ] = None,
+    results: Results = None,
+) -> None:
+    """Read a VASP NEB folder (image OUTCARs), print its energies and store the barrier.
+
+    Example: ionflow parse neb runs/neb-Li-hop0 --host AP --species Li --hop-id Li-hop0
+    """
+    from ionflow.analysis.barriers import barrier_frame
+    from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
+    from ionflow.workflows.store import results_store, save_results
+
+    if length is None:
+        length = hop_length_from_poscars(directory)
+        if length is None:
+            raise InputError(directory, "has no 00/POSCAR and NN/POSCAR to measure the hop", "pass --length")
+    ends = None
+    if end_energies:
+        try:
+            ends = tuple(float(x) for x in end_energies.split(","))
+        except ValueError:
+            ends = ()
+        if len(ends) != 2:
+            raise InputError(
+                "--end-energies", f"{end_energies!r} is not two numbers", "write E_initial,E_final"
+            )
+    hop = {"host": host, "species": species, "hop_id": hop_id, "location": location, "length": length}
+    doc = barrier_from_vasp_neb(directory, {**hop, "fingerprint": ""}, ends)
+    store = results_store(results)
+    save_results(store, [doc])
+    energies = ", ".join(f"{e - doc.energies[0]:+.3f}" for e in doc.energies)
+    console.print(f"image energies relative to 00 (eV): {energies}", highlight=False)
+    frame = barrier_frame(store, host)
+    print_frame(frame[frame["hop"] == hop_id], "table", f"Migration barrier from {directory}")

@@ -17,6 +17,7 @@ from ionflow.analysis.cli import (
     barriers,
     charges,
     console,
+    parse_neb_command,
     plot_neb_command,
     plot_potential_command,
     print_frame,
@@ -42,6 +43,9 @@ plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
 plot_app.command("neb")(plot_neb_command)
 plot_app.command("potential")(plot_potential_command)
 app.add_typer(plot_app, name="plot")
+parse_app = typer.Typer(help="Read finished VASP runs into the results store.", no_args_is_help=True)
+parse_app.command("neb")(parse_neb_command)
+app.add_typer(parse_app, name="parse")
 run_app = typer.Typer(
     help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
 )

@@ -230,22 +230,23 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
 
 @job
 def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings: dict) -> MigrationBarrierDoc:
-    """The barrier document from atomate2's NEB task document (image energies, end points included)."""
-    energies = list(neb_output.energies or [])
-    if len(energies) < 3:
-        raise InputError(
-            str(neb_output.dir_name), "holds fewer than 3 image energies", "rerun the CI-NEB job"
-        )
-    return MigrationBarrierDoc.from_hop(
-        energies,
+    """The barrier from the NEB run's image folders (00 ... NN OUTCARs, read by
+    :func:`ionflow.analysis.neb.read_vasp_neb`); the end points' energies come from their
+    relaxations when VASP left 00/ and NN/ without an OUTCAR."""
+    from ionflow.analysis.neb import barrier_from_vasp_neb
+
+    folder = str(neb_output.dir_name).split(":", 1)[-1]  # atomate2 writes host:/path
+    ends = tuple(float(o.output.energy) for o in relax_outputs)
+    return barrier_from_vasp_neb(
+        folder,
         hop,
-        converged=str(getattr(neb_output.state, "value", neb_output.state)) == "successful",
+        ends,
         engine="vasp",
         settings=settings,
         # ionic steps of the end-point relaxations; the NEB images add theirs on the cluster
         force_calls=sum(len(o.calcs_reversed[0].output.ionic_steps) for o in relax_outputs),
-        wall_time_s=0.0,
-        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(neb_output.dir_name)]),
+        wall_time_s=0.0,  # not measured for VASP runs yet (atomate2's run_stats hold it)
+        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[folder]),
     )
 
 

@@ -1,0 +1,153 @@
+"""VASP NEB directories: ``00`` ... ``NN`` image folders with their OUTCARs -> energies along the band.
+
+VASP runs only the interior images; the end points' energies come from an ``OUTCAR`` copied
+into ``00/`` and ``NN/`` (the usual practice, what VTST's scripts read) or are given by the
+caller (the end-point relaxations' energies). Energies are pymatgen's ``Outcar.final_energy``:
+the energy(sigma->0) of the last ionic step, the number VTST's ``nebbarrier.pl`` and
+pymatgen's ``NEBAnalysis`` take.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ionflow.inputs.errors import InputError
+
+IMAGE_DIR = re.compile(r"^\d{2}$")
+FINISHED = "General timing and accounting"
+CONVERGED = "reached required accuracy"
+
+
+@dataclass
+class NebImages:
+    """What a VASP NEB directory holds, image by image (end points included)."""
+
+    directory: Path
+    energies: list[float]
+    finished: list[bool]
+    relaxed: list[bool]
+    files: list[str]
+
+    @property
+    def converged(self) -> bool:
+        """Every interior image finished and reached the force criterion (EDIFFG)."""
+        return all(self.finished[1:-1]) and all(self.relaxed[1:-1])
+
+
+def _outcar_file(folder: Path) -> Path | None:
+    for name in ("OUTCAR", "OUTCAR.gz"):
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def _read_text(path: Path) -> str:
+    if path.suffix == ".gz":
+        with gzip.open(path, "rt", errors="replace") as handle:
+            return handle.read()
+    return path.read_text(errors="replace")
+
+
+def read_outcar_energy(path: Path) -> tuple[float, bool, bool]:
+    """Final energy (eV), whether the run finished, whether it reached EDIFFG; a clear error
+    when the OUTCAR holds no energy (crashed or truncated before the first ionic step)."""
+    from pymatgen.io.vasp.outputs import Outcar
+
+    text = _read_text(path)
+    if "energy(sigma->0)" not in text:
+        raise InputError(
+            str(path),
+            "holds no energy (the run crashed or the file is truncated before the first ionic step)",
+            "rerun this image, or restore the OUTCAR",
+        )
+    try:
+        energy = Outcar(str(path)).final_energy
+    except Exception as exc:  # pymatgen raises several kinds on damaged files
+        raise InputError(
+            str(path),
+            f"cannot be read ({type(exc).__name__}: {exc})",
+            "rerun this image, or restore the OUTCAR",
+        ) from None
+    return float(energy), FINISHED in text, CONVERGED in text
+
+
+def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | None = None) -> NebImages:
+    """Energies along a VASP NEB band from its image folders.
+
+    Parameters
+    ----------
+    directory
+        The NEB run folder, holding ``00`` ... ``NN``.
+    end_energies
+        Energies (eV) of the initial and final end points, used where ``00/`` or ``NN/`` has
+        no OUTCAR.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "is not a folder", "give the NEB run folder (holding 00, 01, ...)")
+    found = sorted(int(p.name) for p in directory.iterdir() if p.is_dir() and IMAGE_DIR.match(p.name))
+    if len(found) < 3:
+        raise InputError(
+            str(directory),
+            f"has {len(found)} image folders (00, 01, ...)",
+            "give a NEB folder with 00 ... NN",
+        )
+    missing = sorted(set(range(found[-1] + 1)) - set(found))
+    if missing:
+        raise InputError(
+            str(directory / f"{missing[0]:02d}"),
+            "image folder is missing",
+            "restore it (a band needs every image 00 ... NN)",
+        )
+    energies, finished, relaxed, files = [], [], [], []
+    last = found[-1]
+    for index in found:
+        folder = directory / f"{index:02d}"
+        outcar = _outcar_file(folder)
+        if outcar is None and index in (0, last) and end_energies is not None:
+            energies.append(float(end_energies[0 if index == 0 else 1]))
+            finished.append(True)
+            relaxed.append(True)
+            continue
+        if outcar is None:
+            fix = (
+                "copy the end point's relaxation OUTCAR there, or pass its energy"
+                if index in (0, last)
+                else "rerun the NEB (this image never wrote an OUTCAR)"
+            )
+            raise InputError(str(folder / "OUTCAR"), "is missing", fix)
+        energy, done, reached = read_outcar_energy(outcar)
+        energies.append(energy)
+        finished.append(done)
+        relaxed.append(reached or index in (0, last))
+        files.append(str(outcar))
+    return NebImages(directory, energies, finished, relaxed, files)
+
+
+def hop_length_from_poscars(directory: str | Path) -> float | None:
+    """Largest displacement (Å, minimum image) of any atom between ``00/POSCAR`` and ``NN/POSCAR``."""
+    from pymatgen.core import Structure
+
+    directory = Path(directory)
+    folders = sorted(p for p in directory.iterdir() if p.is_dir() and IMAGE_DIR.match(p.name))
+    ends = [f / "POSCAR" for f in (folders[0], folders[-1])] if folders else []
+    if len(ends) < 2 or not all(p.is_file() for p in ends):
+        return None
+    first, last = (Structure.from_file(str(p)) for p in ends)
+    return float(max(first[i].distance(last[i]) for i in range(len(first))))
+
+
+def barrier_from_vasp_neb(directory: str | Path, hop: dict, end_energies=None, **fields):
+    """A :class:`MigrationBarrierDoc` from a VASP NEB folder; ``hop`` holds ``host``, ``species``,
+    ``hop_id``, ``location``, ``length`` and ``fingerprint`` (``HopPath.as_dict()`` does)."""
+    from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
+
+    band = read_vasp_neb(directory, end_energies)
+    fields.setdefault("provenance", Provenance(source_files=band.files))
+    fields.setdefault("engine", "vasp")
+    fields.setdefault("force_calls", 0)
+    fields.setdefault("wall_time_s", 0.0)
+    return MigrationBarrierDoc.from_hop(band.energies, hop, converged=band.converged, **fields)
