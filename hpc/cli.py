@@ -78,14 +78,22 @@ def submit(
     from ionflow.hpc.submit import submit_spec
     from ionflow.workflows.specs import load_spec
 
-    if backend != "fireworks":
-        raise InputError(
-            "--backend",
-            f"{backend!r} is not available for submission",
-            "use --backend fireworks (see README)",
-        )
+    if backend not in ("fireworks", "jf-remote"):
+        raise InputError("--backend", f"unknown backend {backend!r}", "use fireworks or jf-remote")
     flow_spec = load_spec(spec)
     profile = load_profile(cluster)
+    if backend == "jf-remote":
+        from ionflow.hpc.jfremote import project_name, submit_jf_remote
+
+        name, added = submit_jf_remote(flow_spec, profile)
+        project = project_name(profile)
+        said = "submitted" if added else "already submitted (nothing added)"
+        console.print(
+            f"{said}: {name} in jobflow-remote project {project}; run its runner "
+            f"(`jf -p {project} runner start`) and watch with `jf -p {project} job list`",
+            highlight=False,
+        )
+        return
     with console.status(f"building {flow_spec.label()} and submitting to {profile.name}"):
         done = submit_spec(flow_spec, profile)
     if not done.created:
