@@ -95,7 +95,34 @@ def job_rows(profile: ClusterProfile, results: bool = True) -> list[dict[str, An
                         row.update(state=fresh["state"], wall_time_s=fresh["wall_time_s"], host=fresh["host"])
     if results:
         _add_results(rows, profile)
+        _add_energies(rows, profile)
     return rows
+
+
+def _add_energies(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
+    """Final energies of finished jobs that output them (end-point relaxations), one query."""
+    from ionflow.hpc.launchpad import launchpad_file
+    from ionflow.hpc.submit import job_store
+
+    wanted = {
+        r["job_uuid"]: r for r in rows if r["state"] == "COMPLETED" and not r["result"] and r["job_uuid"]
+    }
+    db_file = launchpad_file(profile)
+    if not wanted or (db_file is not None and not db_file.with_name(f"{db_file.stem}-outputs.json").exists()):
+        return
+    store = job_store(profile).docs_store
+    store.connect()
+    try:
+        criteria = {"uuid": {"$in": list(wanted)}}
+        for doc in store.query(criteria=criteria, properties=["uuid", "output.energies", "output.energy"]):
+            output = doc.get("output") if isinstance(doc.get("output"), dict) else {}
+            energies = output.get("energies") or (
+                [output["energy"]] if output.get("energy") is not None else []
+            )
+            if energies:
+                wanted[doc["uuid"]]["result"] = "E " + "/".join(f"{e:.3f}" for e in energies) + " eV"
+    finally:
+        store.close()
 
 
 def _add_results(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:

@@ -111,6 +111,17 @@ def load_profile(name_or_path: str) -> ClusterProfile:
         raise InputError(str(path), f"is not valid YAML ({exc})", "fix the syntax") from exc
     if not isinstance(data, dict):
         raise InputError(str(path), "is not a mapping of settings", "see the bundled example profiles")
+    for key in ("launchpad", "results"):  # secrets stay out of the file: mongodb://${FW_DB_URI}
+        value = data.get(key)
+        if isinstance(value, str) and "$" in value:
+            data[key] = os.path.expandvars(value)
+            if "$" in data[key]:
+                missing = re.findall(r"\$\{?(\w+)", data[key])[0]
+                raise InputError(
+                    f"{path}: field {key!r}",
+                    f"uses environment variable {missing}, which is not set",
+                    f"export {missing}=... before running ionflow",
+                )
     try:
         return ClusterProfile(name=path.stem, source=str(path), **data)
     except ValidationError as exc:

@@ -98,3 +98,32 @@ def test_cluster_check_command_exit_codes(config_dir, tmp_path):
     assert ok.returncode == 0 and "profile is valid" in ok.stdout
     bad = subprocess.run(["ionflow", "cluster", "check", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "no cluster profile named 'nope'" in bad.stderr
+
+
+def test_database_uri_from_the_environment(config_dir, monkeypatch):
+    path = write(config_dir, "env", {**GOOD, "launchpad": "mongodb://${IONFLOW_TEST_DB}/fireworks"})
+    monkeypatch.delenv("IONFLOW_TEST_DB", raising=False)
+    with pytest.raises(
+        InputError, match=r"field 'launchpad'.*IONFLOW_TEST_DB, which is not set.*fix: export"
+    ):
+        load_profile(str(path))
+    monkeypatch.setenv("IONFLOW_TEST_DB", "fw:secret@db.example.org:27017")
+    assert load_profile(str(path)).launchpad == "mongodb://fw:secret@db.example.org:27017/fireworks"
+
+
+def test_submit_to_unreachable_database_adds_nothing(config_dir, tmp_path):
+    """A profile whose LaunchPad cannot be reached: one line, exit 2, before anything is built."""
+    import shutil
+    import sys
+
+    if shutil.which("sbatch") is None:
+        pytest.skip("needs sbatch on PATH to reach the database check")
+    write(config_dir, "down", {**GOOD, "launchpad": "mongodb://127.0.0.1:1/fw"})
+    (tmp_path / "spec.yaml").write_text("flow: barriers\nstructure: Li6PS5Cl\n")
+    cmd = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()", "submit", "spec.yaml"]
+    proc = subprocess.run(
+        [*cmd, "--cluster", "down"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 2
+    assert "MongoDB at 127.0.0.1:1 is not reachable" in proc.stderr and "fix:" in proc.stderr
+    assert not (tmp_path / "ionflow-cluster").exists()

@@ -108,6 +108,8 @@ def test_submitted_flow_runs_through_slurm(cluster, first_run):
     assert len({r["queue_id"] for r in rows}) == 3
     neb = next(r for r in rows if r["job"].startswith("CI-NEB"))
     assert neb["result"].startswith("Ea ")
+    relax = next(r for r in rows if r["job"].startswith("relax"))
+    assert relax["result"].startswith("E ") and relax["result"].count("/") == 1  # both end points
     (doc,) = barriers(folder / "results.json").values()
     # a symmetric hop: the same barrier both ways, saddle in the middle
     assert doc["converged"]

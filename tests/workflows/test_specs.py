@@ -1,0 +1,51 @@
+"""Flow specs: the YAML that `ionflow submit` takes, its errors and its identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from ionflow.inputs.errors import InputError
+from ionflow.workflows.specs import build_flows, load_spec, spec_fingerprint
+
+
+def spec_file(folder, name, text):
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("flow: neb\n", r"field 'flow'.*fix: set `flow:` to one of barriers, charges, demo"),
+        ("flow: barriers\n", r"field 'structure': is missing"),
+        ("flow: barriers\nstructure: Li6PS5Cl\nimage: 3\n", r"field 'image'.*Extra inputs"),
+        ("flow: barriers\nstructure: Li6PS5Cl\nimages: 0\n", r"field 'images'.*greater than or equal to 1"),
+        ("flow: [barriers\n", r"is not valid YAML"),
+    ],
+)
+def test_bad_spec_names_file_and_field(tmp_path, text, match):
+    path = spec_file(tmp_path, "bad.yaml", text)
+    with pytest.raises(InputError, match=match) as err:
+        load_spec(path)
+    assert str(path) in str(err.value)
+
+
+def test_same_settings_and_structure_are_one_submission(tmp_path):
+    a = load_spec(spec_file(tmp_path, "a.yaml", "flow: barriers\nstructure: Li6PS5Cl\nspecies: Li,Cu\n"))
+    b = load_spec(spec_file(tmp_path, "b.yaml", "flow: barriers\nstructure: Li6PS5Cl\nspecies: [Li, Cu]\n"))
+    c = load_spec(
+        spec_file(tmp_path, "c.yaml", "flow: barriers\nstructure: Li6PS5Cl\nspecies: Li,Cu\nimages: 3\n")
+    )
+    assert spec_fingerprint(a) == spec_fingerprint(b)
+    assert spec_fingerprint(a) != spec_fingerprint(c)
+
+
+def test_spec_builds_one_flow_per_hop_with_both_species(tmp_path):
+    from ionflow.inputs.conductor import build_dual_ion_conductor
+
+    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
+    ranked[0].structure.to(filename=str(tmp_path / "host.cif"))
+    spec = load_spec(spec_file(tmp_path, "s.yaml", "flow: barriers\nstructure: host.cif\nspecies: Li,Cu\n"))
+    labels = [label for label, _ in build_flows(spec)]
+    assert len(labels) == 2 and any(" Li " in x for x in labels) and any(" Cu " in x for x in labels)
