@@ -40,7 +40,7 @@ def relax_end_points(initial: Structure, final: Structure, settings: dict) -> di
         "initial": relaxed[0].final_mol_or_struct,
         "final": relaxed[1].final_mol_or_struct,
         "converged": all(bool(r.is_force_converged) for r in relaxed),
-        "energies": [float(r.final_energy) for r in relaxed],
+        "energies": [float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
         "force_calls": maker.force_calls,
         "wall_time_s": time.perf_counter() - start,
     }

@@ -51,6 +51,10 @@ def wait_until(cluster: Path, cwd: Path, done, what: str) -> list[dict]:
         rows = status(cluster, cwd)
         if done(rows):
             return rows
+        failed = [r for r in rows if r["state"] == "FIZZLED"]
+        if failed:  # stop at once, with the job's own error output
+            logs = ionflow("logs", str(failed[0]["fw_id"]), "--cluster", str(cluster), cwd=cwd).stdout
+            raise AssertionError(f"job failed while waiting for {what}:\n{logs[-3000:]}")
         time.sleep(2)
     raise AssertionError(f"timed out waiting for {what}: {rows}")
 
