@@ -156,6 +156,13 @@ def run_barriers(
     min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = 7.0,
     fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = 0.05,
     images: Annotated[int, typer.Option(help="Images between the end points.")] = 5,
+    model: Annotated[
+        str, typer.Option(help="Embedded engine's potential for the NEB: CHGNet or SevenNet.")
+    ] = "CHGNet",
+    accelerate: Annotated[
+        bool,
+        typer.Option(help="Warm-start the NEB from a CHGNet band (with --model SevenNet or --engine vasp)."),
+    ] = False,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     engine: EngineOption = "embedded",
@@ -177,6 +184,8 @@ def run_barriers(
         min_length=min_length,
         images=images,
         fmax=fmax,
+        model=model,
+        accelerate=accelerate,
         engine=engine,
     )
     store = results_store(results)

@@ -58,6 +58,27 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
         relax_kwargs={"fmax": settings["fmax"]},
         neb_kwargs={"climb": settings["climb"], "method": settings["method"], "k": 5.0},
     )
+    if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
+        from ionflow.workflows.accelerated import warm_started_band
+
+        _, band = warm_started_band(
+            images,
+            settings["warm_start"],
+            settings["model"],
+            settings["fmax"],
+            settings["steps"],
+            dispersion=bool(settings.get("dispersion", False)),
+        )
+        return MigrationBarrierDoc.from_hop(
+            band.energies,
+            hop,
+            converged=bool(end_points["converged"]) and band.converged,
+            engine=f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})",
+            settings=settings,
+            force_calls=end_points["force_calls"] + band.force_calls,
+            wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
+            provenance=Provenance(job_uuid=current_job_uuid()),
+        )
     result = maker._run_ase_safe(images=[s.copy() for s in images])
     energies = list(result.energies)
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends

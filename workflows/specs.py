@@ -42,6 +42,8 @@ class FlowSpec(BaseModel):
     min_length: float = Field(7.0, gt=0)
     images: int = Field(5, ge=1)
     fmax: float = Field(0.05, gt=0)
+    model: str = Field("CHGNet", description="embedded engine's potential for the NEB (CHGNet, SevenNet)")
+    accelerate: bool = Field(False, description="warm-start the NEB from a CHGNet band")
     relax: bool = True
     references: bool = True
     quick: bool = False
@@ -142,11 +144,22 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
     if spec.engine == "vasp":
         from ionflow.workflows.vasp import VaspMigrationBarrierMaker
 
-        maker = VaspMigrationBarrierMaker(n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax})
+        maker = VaspMigrationBarrierMaker(
+            n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=spec.accelerate
+        )
     else:
         from ionflow.workflows.migration import MigrationBarrierMaker
 
-        maker = MigrationBarrierMaker(settings={"fmax": spec.fmax, "n_images": spec.images})
+        settings = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
+        if spec.accelerate:
+            if spec.model == "CHGNet":
+                raise InputError(
+                    "accelerate",
+                    "the warm start runs on CHGNet, which is already the NEB's engine",
+                    "pick a more expensive engine: model SevenNet (embedded) or engine vasp",
+                )
+            settings["warm_start"] = "CHGNet"
+        maker = MigrationBarrierMaker(settings=settings)
     return [
         (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
     ]

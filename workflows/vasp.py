@@ -229,6 +229,20 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
 
 
 @job
+def warm_start_images(
+    initial: Structure, final: Structure, n_images: int, cheap: str = "CHGNet"
+) -> list[Structure]:
+    """The CI-NEB band converged on the machine-learned potential between the VASP-relaxed end
+    points: VASP's images start from it instead of from IDPP (``warm_start``)."""
+    from ionflow.workflows.accelerated import climb_band
+    from ionflow.workflows.migration import embedded_neb_settings
+
+    settings = embedded_neb_settings()
+    images = interpolate_idpp(initial, final, n_images)
+    return climb_band(images, cheap, settings["fmax"], settings["steps"]).images
+
+
+@job
 def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings: dict) -> MigrationBarrierDoc:
     """The barrier from the NEB run's image folders (00 ... NN OUTCARs, read by
     :func:`ionflow.analysis.neb.read_vasp_neb`); the end points' energies come from their
@@ -257,17 +271,26 @@ class VaspMigrationBarrierMaker(Maker):
     name: str = "migration barrier (VASP)"
     n_images: int = 5
     incar_overrides: dict = field(default_factory=dict)
+    warm_start: bool = False
+    """Start VASP's CI-NEB from the band converged on CHGNet (LCLIMB on from the start) instead
+    of IDPP: fewer VASP force calls (see ``benchmarks/warm_start_neb.py``)."""
 
     def make(self, hop: HopPath) -> Flow:
         """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
         relaxes = [relax_maker(s, self.incar_overrides).make(s) for s in (hop.initial, hop.final)]
         for r, end in zip(relaxes, ("initial", "final"), strict=True):
             r.name = f"relax {end} {hop.hop_id}"
-        images = idpp_images(relaxes[0].output.structure, relaxes[1].output.structure, self.n_images)
+        ends = (relaxes[0].output.structure, relaxes[1].output.structure)
+        if self.warm_start:
+            images = warm_start_images(*ends, self.n_images)
+            images.name = f"warm start {hop.hop_id}"
+        else:
+            images = idpp_images(*ends, self.n_images)
         neb = neb_maker(hop.initial, self.n_images, self.incar_overrides).make(images.output)
         neb.name = f"CI-NEB {hop.hop_id}"
         settings = {
             "n_images": self.n_images,
+            "start": "warm:CHGNet" if self.warm_start else "idpp",
             "incar": incar_settings("neb", hop.initial, self.incar_overrides),
         }
         post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in relaxes], settings)

@@ -87,6 +87,30 @@ def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
     hop = find_hops(ap_bulk, "Li", host_name="AP", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
     neb_flow = VaspMigrationBarrierMaker(n_images=3).make(hop)
     assert [j.name for j in neb_flow.jobs][-2:] == [f"CI-NEB {hop.hop_id}", f"barrier {hop.hop_id}"]
+    warm = VaspMigrationBarrierMaker(n_images=3, warm_start=True).make(hop)
+    assert f"warm start {hop.hop_id}" in [j.name for j in warm.jobs]
+
+
+def test_warm_start_images_are_a_converged_chgnet_band(tmp_path):
+    """The warm-start job returns the CHGNet CI-NEB band between the end points: same end
+    points, IDPP's image count, and the moving ion's path no longer IDPP's."""
+    from pymatgen.core import Lattice, Structure
+
+    from ionflow.workflows.vasp import warm_start_images
+
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    images = warm_start_images.original(hop.initial, hop.final, 3)
+    idpp = interpolate_idpp(hop.initial, hop.final, 3)
+    assert len(images) == 5
+    assert np.allclose(images[0].cart_coords, hop.initial.cart_coords, atol=1e-6)
+    assert np.allclose(images[-1].cart_coords, hop.final.cart_coords, atol=1e-6)
+    moved = max(np.linalg.norm(a.coords - b.coords) for a, b in zip(images[2], idpp[2], strict=True))
+    assert moved > 0.01
 
 
 def test_vasp_engine_without_potcars_is_a_clear_error(interface, tmp_path):

@@ -1,0 +1,119 @@
+"""Plain CI-NEB vs machine-learned warm start, on the same expensive engine (run on demand).
+
+    python benchmarks/warm_start_neb.py [--expensive SevenNet] [--cheap CHGNet] [--fmax 0.05]
+
+Six hops: Li and Cu (two each) in Li6PS5Cl with one Cu+, a Li vacancy hop in bulk AP and one
+at the AP/graphene interface. For each: end points relaxed on the expensive engine (shared by
+both runs, not counted), then a plain CI-NEB from IDPP and the warm-started one
+(:mod:`ionflow.workflows.accelerated`), both to the same fmax on the expensive engine. The
+expensive engine here is a second machine-learned potential (SevenNet-0, its weights ship in
+its wheel), standing in for DFT, which does not finish this in a benchmark's time on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def six_hops(n_images: int) -> list:
+    from ionflow.inputs.antiperovskite import build_ap_orderings
+    from ionflow.inputs.conductor import build_dual_ion_conductor
+    from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
+    from ionflow.inputs.interface import build_ap_graphene_interface
+
+    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
+    hops = []
+    for species in ("Li", "Cu"):
+        hops += find_hops(
+            ranked[0].structure,
+            species,
+            host_name="Li6PS5Cl:Cu",
+            n_images=n_images,
+            min_length=7.0,
+            min_atoms=1,
+            max_hops=2,
+        )
+    ap = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
+    model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.08, vacuum=8.0)
+    m = model.info["ap_in_plane_supercell"]
+    bulk = ap.copy()
+    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+    hops.append(ap_bulk_vacancy_hop(bulk, host_name="AP bulk", n_images=n_images))
+    at_interface = ap_interface_vacancy_hops(model.structure, host_name="AP/graphene", n_images=n_images)
+    hops += [h for h in at_interface if h.location == "interface"][:1]
+    return hops
+
+
+def barrier(energies: list[float]) -> float:
+    return max(energies) - energies[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--expensive", default="SevenNet")
+    parser.add_argument("--cheap", default="CHGNet")
+    parser.add_argument("--fmax", type=float, default=0.05)
+    parser.add_argument("--images", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--max-hops", type=int, default=6)
+    args = parser.parse_args()
+
+    from tabulate import tabulate
+
+    from ionflow.inputs.hops import interpolate_idpp
+    from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
+
+    print(
+        f"expensive engine: {args.expensive} (stands in for DFT); cheap: {args.cheap}; fmax {args.fmax} eV/Å"
+    )
+    rows, ratios = [], []
+    for hop in six_hops(args.images)[: args.max_hops]:
+        t0 = time.perf_counter()
+        initial, final, _ = relax_ends(hop.initial, hop.final, args.expensive, args.fmax)
+        images = interpolate_idpp(initial, final, args.images)
+        plain = climb_band(images, args.expensive, args.fmax, args.steps)
+        warm, fast = warm_started_band(images, args.cheap, args.expensive, args.fmax, args.steps)
+        ratio = plain.force_calls / max(fast.force_calls, 1)
+        ratios.append(ratio)
+        diff = barrier(fast.energies) - barrier(plain.energies)
+        rows.append(
+            [
+                f"{hop.host} {hop.species} {hop.hop_id}",
+                len(hop.initial),
+                plain.force_calls,
+                fast.force_calls,
+                f"{ratio:.1f}x",
+                f"{barrier(plain.energies):.3f}",
+                f"{barrier(fast.energies):.3f}",
+                f"{diff:+.3f}",
+                "yes" if abs(diff) <= 0.03 else "NO",
+                f"{plain.wall_time_s:.0f}",
+                f"{warm.wall_time_s + fast.wall_time_s:.0f}",
+                fast.start,
+                "" if plain.converged and fast.converged else "not converged",
+            ]
+        )
+        print(f"  {rows[-1][0]}: done in {time.perf_counter() - t0:.0f} s", flush=True)
+    headers = [
+        "hop",
+        "atoms",
+        "calls plain",
+        "calls warm",
+        "ratio",
+        "Ea plain (eV)",
+        "Ea warm (eV)",
+        "diff",
+        "<=0.03",
+        "t plain (s)",
+        "t warm (s)",
+        "start",
+        "note",
+    ]
+    print(tabulate(rows, headers=headers, tablefmt="github"))
+    print(f"median ratio of expensive force calls: {statistics.median(ratios):.1f}x over {len(rows)} hops")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Machine-learned warm start of CI-NEB: the barrier is the expensive engine's.
+
+Expensive engine: SevenNet-0 (weights in its wheel), standing in for DFT; cheap: CHGNet.
+Host: cubic Li3OCl 2x2x2 with one Li vacancy; its nearest-neighbour vacancy hop is
+symmetric, so the converged barrier must be the same both ways.
+"""
+
+from __future__ import annotations
+
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from ionflow.inputs.hops import find_hops, interpolate_idpp
+from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
+
+pytest.importorskip("sevenn")
+FMAX = 0.05
+
+
+@pytest.fixture(scope="module")
+def bands():
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    initial, final, _ = relax_ends(hop.initial, hop.final, "SevenNet", FMAX)
+    images = interpolate_idpp(initial, final, 3)
+    plain = climb_band(images, "SevenNet", FMAX, 300)
+    warm, fast = warm_started_band(images, "CHGNet", "SevenNet", FMAX, 300)
+    return images, plain, warm, fast
+
+
+def barrier(energies):
+    return max(energies) - energies[0], max(energies) - energies[-1]
+
+
+def test_warm_started_barrier_matches_plain_ci_neb(bands):
+    _, plain, warm, fast = bands
+    assert plain.converged and warm.converged and fast.converged
+    assert fast.start == "warm"
+    forward, reverse = barrier(fast.energies)
+    assert forward > 0.05
+    assert forward == pytest.approx(reverse, abs=0.02)  # symmetric hop
+    assert forward == pytest.approx(barrier(plain.energies)[0], abs=0.03)
+    assert max(range(5), key=fast.energies.__getitem__) == 2  # saddle in the middle
+
+
+def test_expensive_calls_are_counted_and_fewer(bands):
+    _, plain, warm, fast = bands
+    assert warm.force_calls > 0 and fast.force_calls > 0
+    assert fast.force_calls < plain.force_calls
+
+
+def test_band_far_off_falls_back_to_plain_ci_neb(bands):
+    images, plain, _, _ = bands
+    _, run = warm_started_band(images, "CHGNet", "SevenNet", FMAX, 300, fallback_force=0.0)
+    assert run.start == "fallback: idpp" and run.converged
+    assert "above the fallback limit" in run.notes[-1]
+    assert barrier(run.energies)[0] == pytest.approx(barrier(plain.energies)[0], abs=0.01)
