@@ -123,7 +123,7 @@ class _SchedulerErrors(logging.Handler):
                 return "; ".join(line.strip() for line in said.splitlines() if line.strip())
         return " ".join(self.messages[-1].split()) if self.messages else ""
 
-    def close(self, logger: str) -> None:
+    def detach(self, logger: str) -> None:
         logging.getLogger(logger).removeHandler(self)
 
 
@@ -141,7 +141,7 @@ def launch_ready(lp, profile: ClusterProfile, limit: int = 1000) -> list[tuple[i
     try:
         _queue_each(lp, profile, adapter, sorted(ready), queued, said)
     finally:
-        said.close(logger)
+        said.detach(logger)
     return queued
 
 

@@ -154,9 +154,9 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
         if spec.accelerate:
             if spec.model == "CHGNet":
                 raise InputError(
-                    "accelerate",
+                    "--accelerate",
                     "the warm start runs on CHGNet, which is already the NEB's engine",
-                    "pick a more expensive engine: model SevenNet (embedded) or engine vasp",
+                    "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
                 )
             settings["warm_start"] = "CHGNet"
         maker = MigrationBarrierMaker(settings=settings)
