@@ -3,11 +3,12 @@
     python benchmarks/warm_start_neb.py [--expensive SevenNet] [--cheap CHGNet] [--fmax 0.05]
 
 Up to six hops: Li and Cu (up to two each; the one-Cu host may have a single distinct Cu hop)
-in Li6PS5Cl with one Cu+, a Li vacancy hop in bulk AP and one at the AP/graphene interface. For each: end points relaxed on the expensive engine (shared by
-both runs, not counted), then a plain CI-NEB from IDPP and the warm-started one
-(:mod:`ionflow.workflows.accelerated`), both to the same fmax on the expensive engine. The
-expensive engine here is a second machine-learned potential (SevenNet-0, its weights ship in
-its wheel), standing in for DFT, which does not finish this in a benchmark's time on 2 cores.
+in Li6PS5Cl with one Cu+, a Li vacancy hop in bulk AP and one at the AP/graphene interface.
+For each: end points relaxed on the expensive engine (shared by both runs, not counted),
+then a plain CI-NEB from IDPP and the warm-started one (:mod:`ionflow.workflows.accelerated`),
+both to the same fmax on the expensive engine. The expensive engine here is a second
+machine-learned potential (SevenNet-0, its weights ship in its wheel), standing in for DFT,
+which does not finish this in a benchmark's time on 2 cores.
 """
 
 from __future__ import annotations
