@@ -20,31 +20,18 @@ import time
 
 def six_hops(n_images: int) -> list:
     from ionflow.inputs.antiperovskite import build_ap_orderings
-    from ionflow.inputs.conductor import build_dual_ion_conductor
-    from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
     from ionflow.inputs.interface import build_ap_graphene_interface
+    from ionflow.workflows.demo import dual_ion_hops, interface_vs_bulk_hops
 
-    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
-    hops = []
-    for species in ("Li", "Cu"):
-        hops += find_hops(
-            ranked[0].structure,
-            species,
-            host_name="Li6PS5Cl:Cu",
-            n_images=n_images,
-            min_length=7.0,
-            min_atoms=1,
-            max_hops=2,
-        )
+    hops = dual_ion_hops(n_images, max_hops=2)
     ap = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.08, vacuum=8.0)
-    m = model.info["ap_in_plane_supercell"]
-    bulk = ap.copy()
-    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-    hops.append(ap_bulk_vacancy_hop(bulk, host_name="AP bulk", n_images=n_images))
-    at_interface = ap_interface_vacancy_hops(model.structure, host_name="AP/graphene", n_images=n_images)
-    hops += [h for h in at_interface if h.location == "interface"][:1]
-    return hops
+    ap_hops = interface_vs_bulk_hops(ap, model, n_images)
+    return (
+        hops
+        + [h for h in ap_hops if h.location == "bulk"]
+        + [h for h in ap_hops if h.location == "interface"][:1]
+    )
 
 
 def barrier(energies: list[float]) -> float:

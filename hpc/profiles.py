@@ -13,10 +13,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from ionflow.inputs.errors import InputError
+from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
 
 SUBMIT_COMMAND = {"slurm": "sbatch", "pbs": "qsub"}
 WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
@@ -105,12 +104,7 @@ def load_profile(name_or_path: str) -> ClusterProfile:
                 f"use one of {', '.join(sorted(profiles))} or add {user_profile_dir()}/{name_or_path}.yaml",
             )
         path = profiles[name_or_path]
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"is not valid YAML ({exc})", "fix the syntax") from exc
-    if not isinstance(data, dict):
-        raise InputError(str(path), "is not a mapping of settings", "see the bundled example profiles")
+    data = read_yaml_mapping(path, "see the bundled example profiles")
     for key in ("launchpad", "results"):  # secrets stay out of the file: mongodb://${FW_DB_URI}
         value = data.get(key)
         if isinstance(value, str) and "$" in value:
@@ -125,10 +119,7 @@ def load_profile(name_or_path: str) -> ClusterProfile:
     try:
         return ClusterProfile(name=path.stem, source=str(path), **data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(x) for x in error["loc"]) or "profile"
-        problem = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
-        raise InputError(f"{path}: field {field!r}", problem, _field_fix(field)) from None
+        raise field_error(path, exc, _field_fix) from None
 
 
 def check_profile(profile: ClusterProfile, timeout_s: float = 3.0) -> list[str]:

@@ -43,14 +43,39 @@ class InterfaceVsBulkMaker(Maker):
     def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
         """One CI-NEB flow per hop; the output is the list of :class:`MigrationBarrierDoc`."""
         n_images = self.barrier_maker.settings.get("n_images", 5)
-        m = interface.info["ap_in_plane_supercell"]
-        bulk = ap_bulk.copy()
-        bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-        hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
-        hops += ap_interface_vacancy_hops(
-            interface.structure, host_name=f"{host}/graphene", n_images=n_images
-        )
+        hops = interface_vs_bulk_hops(ap_bulk, interface, n_images, host)
         return HopBarriersMaker(name=self.name, barrier_maker=self.barrier_maker).make(hops)
+
+
+def interface_vs_bulk_hops(
+    ap_bulk: Structure, interface: InterfaceModel, n_images: int, host: str = "AP"
+) -> list:
+    """Li vacancy hops in bulk AP (the interface's in-plane periodicity), next to the carbon and
+    in the slab centre."""
+    m = interface.info["ap_in_plane_supercell"]
+    bulk = ap_bulk.copy()
+    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
+    return hops + ap_interface_vacancy_hops(
+        interface.structure, host_name=f"{host}/graphene", n_images=n_images
+    )
+
+
+def dual_ion_hops(n_images: int, max_hops: int = 1) -> list:
+    """The nearest Li and Cu hops in Li6PS5Cl with one Cu+ (lowest-Ewald ordering)."""
+    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
+    hops = []
+    for species in ("Li", "Cu"):
+        hops += find_hops(
+            ranked[0].structure,
+            species,
+            host_name="Li6PS5Cl:Cu",
+            n_images=n_images,
+            min_length=7.0,
+            min_atoms=1,
+            max_hops=max_hops,
+        )
+    return hops
 
 
 def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
@@ -73,18 +98,7 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
-    ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
-    hops = []
-    for species in ("Li", "Cu"):
-        hops += find_hops(
-            ranked[0].structure,
-            species,
-            host_name="Li6PS5Cl:Cu",
-            n_images=host_neb.settings["n_images"],
-            min_length=7.0,
-            min_atoms=1,
-            max_hops=1,
-        )
+    hops = dual_ion_hops(host_neb.settings["n_images"])
     flows.append(
         (
             f"Li/Cu barriers Li6PS5Cl:Cu ({len(hops)} hops)",

@@ -20,11 +20,10 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from jobflow import Flow
 from pydantic import BaseModel, Field, ValidationError
 
-from ionflow.inputs.errors import InputError
+from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
 
 FLOW_KINDS = ("barriers", "charges", "demo")
 
@@ -56,29 +55,24 @@ class FlowSpec(BaseModel):
         return f"{self.flow} {self.name or Path(self.structure or '').stem}"
 
 
+def _spec_fix(field: str) -> str:
+    if field == "flow":
+        return f"set `flow:` to one of {', '.join(FLOW_KINDS)}"
+    return "see README: flow specs"
+
+
 def load_spec(path: str | Path) -> FlowSpec:
     """Read a flow spec; a relative ``structure`` path is taken relative to the spec file."""
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "no such flow spec", "give a YAML file with at least `flow: barriers`")
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise InputError(str(path), f"is not valid YAML ({exc})", "fix the syntax") from None
-    if not isinstance(data, dict):
-        raise InputError(str(path), "is not a mapping of settings", "write `flow: barriers` and its options")
+    data = read_yaml_mapping(path, "write `flow: barriers` and its options")
     if isinstance(data.get("species"), str):
         data["species"] = [s.strip() for s in data["species"].split(",")]
     try:
         spec = FlowSpec(**data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(x) for x in error["loc"]) or "spec"
-        problem = "is missing" if error["type"] == "missing" else error["msg"]
-        fix = (
-            f"set `flow:` to one of {', '.join(FLOW_KINDS)}" if field == "flow" else "see README: flow specs"
-        )
-        raise InputError(f"{path}: field {field!r}", problem, fix) from None
+        raise field_error(path, exc, _spec_fix) from None
     if spec.flow != "demo" and not spec.structure:
         raise InputError(
             f"{path}: field 'structure'", "is missing", f"name the structure the {spec.flow} flow uses"
