@@ -101,16 +101,14 @@ def job_rows(profile: ClusterProfile, results: bool = True) -> list[dict[str, An
 
 def _add_energies(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
     """Final energies of finished jobs that output them (end-point relaxations), one query."""
-    from ionflow.hpc.launchpad import launchpad_file
     from ionflow.hpc.submit import job_store
 
     wanted = {
         r["job_uuid"]: r for r in rows if r["state"] == "COMPLETED" and not r["result"] and r["job_uuid"]
     }
-    db_file = launchpad_file(profile)
-    if not wanted or (db_file is not None and not db_file.with_name(f"{db_file.stem}-outputs.json").exists()):
-        return
     store = job_store(profile).docs_store
+    if not wanted or (hasattr(store, "paths") and not store.path.exists()):  # no outputs file yet
+        return
     store.connect()
     try:
         criteria = {"uuid": {"$in": list(wanted)}}

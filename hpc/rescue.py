@@ -78,10 +78,7 @@ def cancel(profile: ClusterProfile, target: str) -> tuple[list[int], list[str]]:
     profile = resolved(profile)
     rows = job_rows(profile, results=False)
     targets = select(rows, flow=target) or _find(rows, target)
-    running = [r["queue_id"] for r in targets if r["state"] in (*ACTIVE, "LOST") and r["queue_id"]]
-    alive = [
-        q for q in running if q and any(r["queue_state"] in ALIVE for r in targets if r["queue_id"] == q)
-    ]
+    alive = sorted({r["queue_id"] for r in targets if r["queue_state"] in ALIVE})  # LOST ones are dead
     cancel_queue_jobs(profile, alive)
     defused: set[int] = set()
     with launchpad_session(profile) as lp:  # waits for a cancelled job to let go of a file LaunchPad

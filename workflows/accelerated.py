@@ -50,7 +50,13 @@ def relax_ends(
 
 
 def climb_band(
-    images: list[Structure], force_field: str, fmax: float, steps: int, dispersion: bool = False
+    images: list[Structure],
+    force_field: str,
+    fmax: float,
+    steps: int,
+    dispersion: bool = False,
+    climb: bool = True,
+    method: str = NEB_KWARGS["method"],
 ) -> BandRun:
     """CI-NEB (ASE, through atomate2's forcefield NEB maker) from ``images``, end points fixed."""
     start = time.perf_counter()
@@ -59,7 +65,7 @@ def climb_band(
         dispersion=dispersion,
         steps=steps,
         relax_kwargs={"fmax": fmax},
-        neb_kwargs={"climb": True, **NEB_KWARGS},
+        neb_kwargs={**NEB_KWARGS, "climb": climb, "method": method},
     )
     result = maker._run_ase_safe(images=[s.copy() for s in images])
     return BandRun(

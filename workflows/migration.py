@@ -14,7 +14,8 @@ from pymatgen.core import Structure
 
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.presets import load_preset
-from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
+from ionflow.workflows.accelerated import climb_band, warm_started_band
+from ionflow.workflows.embedded import CountedRelaxMaker
 from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
 
 
@@ -51,44 +52,36 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
     """IDPP images between the relaxed end points, then CI-NEB on the embedded engine."""
     start = time.perf_counter()
     images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
-    maker = CountedNebMaker(
-        force_field_name=settings["model"],
-        dispersion=bool(settings.get("dispersion", False)),
-        steps=settings["steps"],
-        relax_kwargs={"fmax": settings["fmax"]},
-        neb_kwargs={"climb": settings["climb"], "method": settings["method"], "k": 5.0},
-    )
+    dispersion = bool(settings.get("dispersion", False))
     if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
-        from ionflow.workflows.accelerated import warm_started_band
-
         _, band = warm_started_band(
             images,
             settings["warm_start"],
             settings["model"],
             settings["fmax"],
             settings["steps"],
-            dispersion=bool(settings.get("dispersion", False)),
+            dispersion=dispersion,
         )
-        return MigrationBarrierDoc.from_hop(
-            band.energies,
-            hop,
-            converged=bool(end_points["converged"]) and band.converged,
-            engine=f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})",
-            settings=settings,
-            force_calls=end_points["force_calls"] + band.force_calls,
-            wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
-            provenance=Provenance(job_uuid=current_job_uuid()),
+        engine = f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})"
+    else:
+        band = climb_band(
+            images,
+            settings["model"],
+            settings["fmax"],
+            settings["steps"],
+            dispersion,
+            climb=settings["climb"],
+            method=settings["method"],
         )
-    result = maker._run_ase_safe(images=[s.copy() for s in images])
-    energies = list(result.energies)
+        engine = f"embedded:{settings['model']}" + ("+D3" if dispersion else "")
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
     return MigrationBarrierDoc.from_hop(
-        energies,
+        band.energies,
         hop,
-        converged=bool(end_points["converged"]) and str(result.state.value) == "successful",
-        engine=f"embedded:{settings['model']}" + ("+D3" if settings.get("dispersion") else ""),
+        converged=bool(end_points["converged"]) and band.converged,
+        engine=engine,
         settings=settings,
-        force_calls=end_points["force_calls"] + maker.force_calls,
+        force_calls=end_points["force_calls"] + band.force_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
     )
