@@ -116,29 +116,39 @@ def bader_from_cube(path: str | Path, method: str = "neargrid-weight", vacuum_to
 def bader_from_vasp(
     directory: str | Path, method: str = "neargrid-weight", vacuum_tol: float = 1e-3
 ) -> tuple[Structure, BaderPartition]:
-    """Bader partition of a VASP static run: CHGCAR charges in AECCAR0+AECCAR2 basins when present.
+    """Bader partition of a VASP static run: CHGCAR charges in AECCAR0+AECCAR2 basins when present
+    (plain or gzipped files).
 
     As the Henkelman program does with ``-ref``, the all-electron reference (AECCAR0+AECCAR2)
-    places the basin boundaries and the valence CHGCAR is integrated in them.
+    places the basin boundaries and the valence CHGCAR is integrated in them. Where the
+    Henkelman program already ran in the folder (``ACF.dat``, as atomate2 leaves it when
+    ``bader`` is on the cluster's PATH), its charges are taken instead.
     """
     from pymatgen.io.vasp import Chgcar
 
-    directory = Path(directory)
-    chgcar = directory / "CHGCAR"
-    if not chgcar.is_file():
-        raise InputError(
-            str(chgcar), "is missing", "run VASP with LCHARG = .TRUE. (the ionflow static job does)"
-        )
+    from ionflow.analysis.vasp_files import find_vasp_file, vasp_output_file
+
+    if find_vasp_file(directory, "ACF.dat") is not None:
+        return bader_from_acf(directory)
+
+    chgcar = vasp_output_file(
+        directory, "CHGCAR", "run VASP with LCHARG = .TRUE. (the ionflow static job does)"
+    )
+    aeccars = [find_vasp_file(directory, name) for name in ("AECCAR0", "AECCAR2")]
+    reading = chgcar
     try:
         valence = Chgcar.from_file(str(chgcar))
         reference = None
-        aeccars = [directory / "AECCAR0", directory / "AECCAR2"]
-        if all(p.is_file() for p in aeccars):
-            ae = [Chgcar.from_file(str(p)) for p in aeccars]
+        if all(aeccars):
+            ae = []
+            for reading in aeccars:
+                ae.append(Chgcar.from_file(str(reading)))
             reference = ae[0].data["total"] + ae[1].data["total"]
     except Exception as exc:
         raise InputError(
-            str(chgcar), f"cannot be read ({type(exc).__name__}: {exc})", "rerun or recopy"
+            str(reading),
+            f"cannot be read ({type(exc).__name__}: {exc})",
+            "rerun the static job or recopy the file",
         ) from exc
     baderkit = _baderkit()
     from baderkit.toolkit.structure import Structure as BaderkitStructure
@@ -155,7 +165,10 @@ def bader_from_vasp(
     with _quiet():
         electrons = np.asarray(bader.atom_charges, dtype=float)
         vacuum = float(bader.vacuum_charge)
-    return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, str(chgcar))
+    used = (
+        f"{method}, CHGCAR in AECCAR0+AECCAR2 basins" if reference is not None else f"{method}, CHGCAR basins"
+    )
+    return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), used, str(chgcar))
 
 
 @dataclass
@@ -173,12 +186,14 @@ class AcfTable:
 
 def read_acf(path: str | Path, n_atoms: int | None = None) -> AcfTable:
     """Parse ``ACF.dat``; a truncated file (no totals block, or fewer rows than atoms) is an error."""
+    from ionflow.analysis.vasp_files import read_text
+
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "no such ACF.dat", "run `bader CHGCAR -ref CHGCAR_sum` in the run folder")
     rows: list[list[float]] = []
     totals: dict[str, float] = {}
-    for line in path.read_text().splitlines():
+    for line in read_text(path).splitlines():
         parts = line.split()
         if not parts or parts[0].startswith(("#", "-")):
             continue
@@ -211,12 +226,25 @@ def read_acf(path: str | Path, n_atoms: int | None = None) -> AcfTable:
     )
 
 
-def zval_from_potcar(path: str | Path) -> dict[str, float]:
-    """Valence electrons (ZVAL) per element, read from a POTCAR."""
-    from pymatgen.io.vasp import Potcar
+def bader_from_acf(directory: str | Path) -> tuple[Structure, BaderPartition]:
+    """The Henkelman program's charges (``ACF.dat``) for the run in ``directory``; the atoms
+    come from its CONTCAR, POSCAR or CHGCAR (the first one present)."""
+    from ionflow.analysis.vasp_files import find_vasp_file, vasp_output_file
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "no such POTCAR", "give the POTCAR of the run (ZVAL is read from it)")
-    potcar = Potcar.from_file(str(path))
-    return {p.element: float(p.zval) for p in potcar}
+    acf = vasp_output_file(directory, "ACF.dat", "run `bader CHGCAR -ref CHGCAR_sum` in the run folder")
+    source = next(
+        (f for f in (find_vasp_file(directory, n) for n in ("CONTCAR", "POSCAR", "CHGCAR")) if f), None
+    )
+    if source is None:
+        raise InputError(
+            str(directory), "has ACF.dat but no CONTCAR, POSCAR or CHGCAR", "keep the run's CONTCAR"
+        )
+    try:
+        structure = Structure.from_file(str(source))
+    except Exception as exc:
+        raise InputError(str(source), f"cannot be read ({type(exc).__name__}: {exc})", "recopy it") from exc
+    table = read_acf(acf, n_atoms=len(structure))
+    partition = BaderPartition(
+        table.electrons, table.vacuum_electrons, table.total_electrons, "Henkelman bader program", str(acf)
+    )
+    return structure, partition

@@ -9,11 +9,11 @@ pymatgen's ``NEBAnalysis`` take.
 
 from __future__ import annotations
 
-import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ionflow.analysis.vasp_files import find_vasp_file, read_text, run_cost
 from ionflow.inputs.errors import InputError
 
 IMAGE_DIR = re.compile(r"^\d{2}$")
@@ -30,6 +30,10 @@ class NebImages:
     finished: list[bool]
     relaxed: list[bool]
     files: list[str]
+    force_calls: int = 0
+    """Ionic steps of the interior images (one force call each): what the NEB run cost."""
+    wall_time_s: float = 0.0
+    """VASP's elapsed time of the NEB run (its images run side by side: the longest one)."""
 
     @property
     def converged(self) -> bool:
@@ -37,26 +41,12 @@ class NebImages:
         return all(self.finished[1:-1]) and all(self.relaxed[1:-1])
 
 
-def _outcar_file(folder: Path) -> Path | None:
-    for name in ("OUTCAR", "OUTCAR.gz"):
-        if (folder / name).is_file():
-            return folder / name
-    return None
-
-
-def _read_text(path: Path) -> str:
-    if path.suffix == ".gz":
-        with gzip.open(path, "rt", errors="replace") as handle:
-            return handle.read()
-    return path.read_text(errors="replace")
-
-
 def read_outcar_energy(path: Path) -> tuple[float, bool, bool]:
     """Final energy (eV), whether the run finished, whether it reached EDIFFG; a clear error
     when the OUTCAR holds no energy (crashed or truncated before the first ionic step)."""
     from pymatgen.io.vasp.outputs import Outcar
 
-    text = _read_text(path)
+    text = read_text(path)
     if "energy(sigma->0)" not in text:
         raise InputError(
             str(path),
@@ -103,10 +93,11 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
             "restore it (a band needs every image 00 ... NN)",
         )
     energies, finished, relaxed, files = [], [], [], []
+    force_calls, wall_time = 0, 0.0
     last = found[-1]
     for index in found:
         folder = directory / f"{index:02d}"
-        outcar = _outcar_file(folder)
+        outcar = find_vasp_file(folder, "OUTCAR")
         if outcar is None and index in (0, last) and end_energies is not None:
             energies.append(float(end_energies[0 if index == 0 else 1]))
             finished.append(True)
@@ -124,7 +115,11 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
         finished.append(done)
         relaxed.append(reached or index in (0, last))
         files.append(str(outcar))
-    return NebImages(directory, energies, finished, relaxed, files)
+        if index not in (0, last):
+            cost = run_cost(outcar)
+            force_calls += cost.ionic_steps
+            wall_time = max(wall_time, cost.elapsed_s or 0.0)
+    return NebImages(directory, energies, finished, relaxed, files, force_calls, wall_time)
 
 
 def hop_length_from_poscars(directory: str | Path) -> float | None:
@@ -140,14 +135,19 @@ def hop_length_from_poscars(directory: str | Path) -> float | None:
     return float(max(first[i].distance(last[i]) for i in range(len(first))))
 
 
-def barrier_from_vasp_neb(directory: str | Path, hop: dict, end_energies=None, **fields):
+def barrier_from_vasp_neb(
+    directory: str | Path, hop: dict, end_energies=None, added_cost: tuple[int, float] = (0, 0.0), **fields
+):
     """A :class:`MigrationBarrierDoc` from a VASP NEB folder; ``hop`` holds ``host``, ``species``,
-    ``hop_id``, ``location``, ``length`` and ``fingerprint`` (``HopPath.as_dict()`` does)."""
+    ``hop_id``, ``location``, ``length`` and ``fingerprint`` (``HopPath.as_dict()`` does).
+
+    Force calls and wall time are the NEB run's (from its OUTCARs) plus ``added_cost``
+    (force calls, seconds: the end-point relaxations, when the caller knows them)."""
     from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
 
     band = read_vasp_neb(directory, end_energies)
     fields.setdefault("provenance", Provenance(source_files=band.files))
     fields.setdefault("engine", "vasp")
-    fields.setdefault("force_calls", 0)
-    fields.setdefault("wall_time_s", 0.0)
+    fields.setdefault("force_calls", band.force_calls + added_cost[0])
+    fields.setdefault("wall_time_s", band.wall_time_s + added_cost[1])
     return MigrationBarrierDoc.from_hop(band.energies, hop, converged=band.converged, **fields)

@@ -43,7 +43,11 @@ def relax_ends(
 ) -> tuple[Structure, Structure, int]:
     """Both end points relaxed at fixed cell on one engine, and the force calls it took."""
     maker = CountedRelaxMaker(
-        force_field_name=force_field, relax_cell=False, steps=steps, relax_kwargs={"fmax": fmax}
+        force_field_name=force_field,
+        relax_cell=False,
+        steps=steps,
+        # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory
+        relax_kwargs={"fmax": fmax, "final_atoms_object_file": None},
     )
     first, last = (maker._run_ase_safe(s.copy()).final_mol_or_struct for s in (initial, final))
     return first, last, maker.force_calls

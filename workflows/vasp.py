@@ -20,7 +20,7 @@ from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints
 
-from ionflow.analysis.bader import bader_from_vasp, zval_from_potcar
+from ionflow.analysis.bader import bader_from_vasp
 from ionflow.analysis.potential import potential_summary, read_locpot
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
@@ -91,14 +91,28 @@ def neb_maker(structure: Structure, n_images: int, overrides: dict | None = None
     return NebFromImagesMaker(name="ionflow CI-NEB", input_set_generator=generator)
 
 
-def _vasp_file(directory: Path, name: str) -> Path:
-    """``name`` in a VASP run folder, gzipped (as atomate2 leaves it) or not."""
-    for candidate in (directory / name, directory / f"{name}.gz"):
-        if candidate.is_file():
-            return candidate
-    raise InputError(
-        str(directory / name), "is missing", "rerun the static job (LVHAR/LAECHG/LCHARG are set)"
-    )
+def run_folder(dir_name: str) -> Path:
+    """The local path of an atomate2 ``dir_name`` (written ``host:/path``)."""
+    return Path(str(dir_name).split(":", 1)[-1])
+
+
+def task_cost(outputs: list) -> tuple[int, float]:
+    """Force calls (ionic steps) and wall time (s) of finished atomate2 VASP jobs, from their
+    task documents (atomate2 parsed them from the OUTCARs)."""
+    calls = sum(len(o.calcs_reversed[0].output.ionic_steps) for o in outputs)
+    seconds = sum(o.run_stats["overall"].elapsed_time for o in outputs if o.run_stats)
+    return calls, float(seconds)
+
+
+def vasp_runs_cost(folders: list[Path]) -> tuple[int, float]:
+    """Force calls (ionic steps) and wall time (s) of the VASP runs in ``folders``, from their
+    OUTCARs; a run without its timing block adds no time."""
+    from ionflow.analysis.vasp_files import run_cost, vasp_output_file
+
+    costs = [
+        run_cost(vasp_output_file(f, "OUTCAR", "rerun the job (VASP writes an OUTCAR)")) for f in folders
+    ]
+    return sum(c.ionic_steps for c in costs), sum(c.elapsed_s or 0.0 for c in costs)
 
 
 @job
@@ -111,13 +125,18 @@ def vasp_interface_charge_transfer(
     settings: dict,
     state: str = "successful",
 ) -> InterfaceChargeTransferDoc:
-    """Bader (baderkit on CHGCAR in AECCAR0+2 basins), region charges and potential of a VASP run."""
-    directory = Path(str(static_dir).split(":")[-1])
+    """Bader (baderkit on CHGCAR in AECCAR0+2 basins), region charges and potential of a VASP run.
+
+    Force calls and wall time are those of the static run and its reference runs, read from
+    their OUTCARs (the relaxation's are in its own task document)."""
+    from ionflow.analysis.vasp_files import valence_electrons, vasp_output_file
+
+    directory = run_folder(static_dir)
     regions = list(structure.site_properties[REGION])
     vasp_structure, partition = bader_from_vasp(directory, **settings["bader"])
     if [s.specie.symbol for s in vasp_structure] != [s.specie.symbol for s in structure]:
         raise InputError(str(directory), "atom order differs from the flow's structure", "rerun the flow")
-    zval = zval_from_potcar(_vasp_file(directory, "POTCAR"))
+    zval = valence_electrons(directory)
     reference = np.array([zval[s.specie.symbol] for s in structure])
     bader = BaderChargesDoc.from_partition(
         structure,
@@ -125,13 +144,14 @@ def vasp_interface_charge_transfer(
         reference.tolist(),
         regions,
         expected_electrons=float(reference.sum()),
-        method=f"baderkit {partition.method}, CHGCAR in AECCAR0+AECCAR2 basins",
+        method=f"baderkit {partition.method}",
         engine="vasp",
     )
-    references = [read_locpot(_vasp_file(Path(str(d).split(":")[-1]), "LOCPOT")) for d in reference_dirs]
-    summary = potential_summary(
-        read_locpot(_vasp_file(directory, "LOCPOT")), regions, settings["period"], references
-    )
+    fix = "rerun the static job (the ionflow preset sets LVHAR)"
+    folders = [directory, *(run_folder(d) for d in reference_dirs)]
+    grids = [read_locpot(vasp_output_file(folder, "LOCPOT", fix)) for folder in folders]
+    summary = potential_summary(grids[0], regions, settings["period"], grids[1:])
+    force_calls, wall_time = vasp_runs_cost(folders)
     return InterfaceChargeTransferDoc.from_parts(
         structure,
         bader,
@@ -141,8 +161,9 @@ def vasp_interface_charge_transfer(
         converged=str(getattr(state, "value", state)) == "successful",
         engine="vasp",
         settings=settings,
-        wall_time_s=0.0,
-        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(directory)]),
+        force_calls=force_calls,
+        wall_time_s=wall_time,
+        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(f) for f in folders]),
     )
 
 
@@ -249,18 +270,16 @@ def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings:
     relaxations when VASP left 00/ and NN/ without an OUTCAR."""
     from ionflow.analysis.neb import barrier_from_vasp_neb
 
-    folder = str(neb_output.dir_name).split(":", 1)[-1]  # atomate2 writes host:/path
+    folder = run_folder(neb_output.dir_name)
     ends = tuple(float(o.output.energy) for o in relax_outputs)
     return barrier_from_vasp_neb(
         folder,
         hop,
         ends,
+        added_cost=task_cost(relax_outputs),
         engine="vasp",
         settings=settings,
-        # ionic steps of the end-point relaxations; the NEB images add theirs on the cluster
-        force_calls=sum(len(o.calcs_reversed[0].output.ionic_steps) for o in relax_outputs),
-        wall_time_s=0.0,  # not measured for VASP runs yet (atomate2's run_stats hold it)
-        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[folder]),
+        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(folder)]),
     )
 
 

@@ -2,10 +2,10 @@
 
 The OUTCARs in ``data/vasp_outcars`` are real VASP 5 runs of a two-atom Si cell from
 parsevasp's test suite (MIT licence, see LICENSE-parsevasp): one that reached the force
-criterion, runs that breached NELM, one cut off mid-run and one that crashed. No public NEB
-run small enough to keep here was found, so the band is assembled from them: what is tested
-is the reading (energies, finished and converged flags, missing and broken images), not
-the physics of a path.
+criterion, runs that breached NELM, one cut off mid-run and one that crashed. The band is
+assembled from them: what is tested is the reading (energies, finished and converged flags,
+missing and broken images), not the physics of a path; a real band (a vacancy hop in Fe) is
+checked against physics in ``test_vasp_real_outputs.py``.
 """
 
 from __future__ import annotations
