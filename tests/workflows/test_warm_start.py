@@ -1,4 +1,5 @@
-"""Machine-learned warm start of CI-NEB: the barrier is the expensive engine's.
+"""Machine-learned warm start of CI-NEB with a corrected cheap surface: the barrier is the
+expensive engine's.
 
 Expensive engine: SevenNet-0 (weights in its wheel), standing in for DFT; cheap: CHGNet.
 Host: cubic Li3OCl 2x2x2 with one Li vacancy; its nearest-neighbour vacancy hop is
@@ -9,9 +10,17 @@ from __future__ import annotations
 
 import pytest
 from pymatgen.core import Lattice, Structure
+from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.hops import find_hops, interpolate_idpp
-from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
+from ionflow.workflows.accelerated import (
+    FirstOrderCorrection,
+    band_max_force,
+    climb_band,
+    expensive_calculator,
+    relax_ends,
+    warm_started_band,
+)
 
 pytest.importorskip("sevenn")
 FMAX = 0.05
@@ -51,6 +60,43 @@ def test_expensive_calls_are_counted_and_fewer(bands):
     _, plain, warm, fast = bands
     assert warm.force_calls > 0 and fast.force_calls > 0
     assert fast.force_calls < plain.force_calls
+
+
+def test_the_accepted_band_meets_plain_ci_nebs_criterion_on_the_expensive_engine(bands):
+    _, _, _, fast = bands
+    force, calls = band_max_force(fast.images, "SevenNet")  # measured afresh, not taken from the run
+    assert calls >= 3 and force < FMAX
+    assert "per round" in fast.notes[0]
+
+
+def test_first_order_correction_is_exact_at_its_anchor_and_conservative(bands):
+    import numpy as np
+
+    images = bands[0]
+    atoms = AseAtomsAdaptor.get_atoms(images[2])
+    cheap, exact = expensive_calculator("CHGNet"), expensive_calculator("SevenNet")
+    probe = atoms.copy()
+    probe.calc = exact
+    e_exact, f_exact = probe.get_potential_energy(), probe.get_forces()
+    probe.calc = cheap
+    e_cheap, f_cheap = probe.get_potential_energy(), probe.get_forces()
+    corrected = atoms.copy()
+    corrected.calc = FirstOrderCorrection(cheap, atoms.positions, e_exact - e_cheap, f_exact - f_cheap)
+    assert corrected.get_potential_energy() == pytest.approx(e_exact, abs=1e-5)
+    assert corrected.get_forces() == pytest.approx(f_exact, abs=1e-5)
+    # away from the anchor: the force is minus the energy's gradient (central difference)
+    moved = corrected.copy()
+    moved.calc = corrected.calc
+    moved.positions[0] += [0.05, 0.02, -0.03]
+    force = moved.get_forces()[0, 0]
+    step = 1e-3
+    energies = []
+    for sign in (1, -1):
+        moved.positions[0, 0] += sign * step
+        energies.append(moved.get_potential_energy())
+        moved.positions[0, 0] -= sign * step
+    assert force == pytest.approx(-(energies[0] - energies[1]) / (2 * step), abs=0.02)
+    assert np.ptp([e_exact, e_cheap]) > 0  # the two surfaces differ: the correction matters
 
 
 def test_band_far_off_falls_back_to_plain_ci_neb(bands):
