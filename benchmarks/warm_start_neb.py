@@ -45,6 +45,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--max-hops", type=int, default=6)
     args = parser.parse_args()
+    import logging
+
+    logging.basicConfig(format="    %(message)s")
+    logging.getLogger("ionflow.workflows.accelerated").setLevel(logging.INFO)
 
     from tabulate import tabulate
 

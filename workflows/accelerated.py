@@ -8,14 +8,17 @@
    image, exact at the measured configuration), relax the band as a CI-NEB on the corrected
    surface within a trust radius, and measure again (step 2).
 4. The run stops on the expensive engine's own CI-NEB force below ``fmax``, the criterion of
-   plain CI-NEB, so the barrier is the expensive engine's; if that does not happen within
-   ``max_rounds`` rounds, a plain CI-NEB from IDPP runs instead (its calls added to the count).
+   plain CI-NEB, so the barrier is the expensive engine's. When the rounds diverge (the force
+   rises above ``DIVERGING`` times its lowest) or ``max_rounds`` pass, the expensive CI-NEB
+   climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
+   (every expensive call of the abandoned attempts is counted).
 For VASP on a cluster, step 1 supplies VASP's images (``warm_start_images``), whose CI-NEB
 climbs from there.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -29,11 +32,14 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
 
+LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
 DAMPING = 0.5
 """Fraction of the step to the corrected surface's band taken each round: where the cheap
 surface is softer than the expensive one along a mode, a full step overshoots (seen on Li3OCl:
 rounds that oscillate instead of converging)."""
+DIVERGING = 1.5
+"""Rounds stop when the expensive force exceeds this multiple of the lowest one measured."""
 
 
 @dataclass
@@ -147,6 +153,7 @@ class CorrectedBand:
     """A CI-NEB converged against the expensive engine's forces, moved on the corrected surface."""
 
     images: list[Structure]
+    """The band with the lowest expensive force measured (the last one when converged)."""
     energies: list[float]
     converged: bool
     force_calls: int
@@ -200,8 +207,14 @@ def corrected_band(
         energies = [ends[0][0], *(m[0] for m in measured), ends[1][0]]
         structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
         rounds.append(neb_max_force(NEB(atoms, climb=True, **NEB_KWARGS)))
+        LOG.info("round %d: expensive CI-NEB force %.3f eV/Å", len(rounds), rounds[-1])
+        if rounds[-1] <= min(rounds):
+            best = (structures, energies)
         if rounds[-1] < fmax or (len(rounds) == 1 and rounds[0] > fallback_force):
             converged = rounds[-1] < fmax
+            break
+        if rounds[-1] > DIVERGING * min(rounds):  # the correction is leading away: stop spending
+            LOG.info("rounds diverge: back to the best band (%.3f eV/Å)", min(rounds))
             break
         anchors = [a.positions.copy() for a in atoms]
         for a, (energy, forces) in zip(atoms[1:-1], measured, strict=True):
@@ -215,7 +228,7 @@ def corrected_band(
             largest = float(np.sqrt((step**2).sum(axis=1).max()))
             if largest > trust:  # outside the region where the first-order correction holds
                 a.positions = anchor + step * (trust / largest)
-    return CorrectedBand(structures, energies, converged, exact.ionflow_counter.calls, rounds)
+    return CorrectedBand(*best, converged, exact.ionflow_counter.calls, rounds)
 
 
 def warm_started_band(
@@ -241,16 +254,28 @@ def warm_started_band(
     )
     notes = [f"expensive max force per round (eV/Å): {', '.join(f'{f:.3f}' for f in fast.rounds)}"]
     if fast.converged:
-        run = BandRun(fast.images, fast.energies, True, fast.force_calls, time.perf_counter() - start, "warm")
+        run = BandRun(
+            fast.images, fast.energies, True, fast.force_calls, time.perf_counter() - start, "warm+Δ"
+        )
         run.notes = notes
         return warm, run
+    spent = fast.force_calls
     if fast.rounds[0] > fallback_force:
         notes.append(f"above the fallback limit {fallback_force} eV/Å")
     else:
-        notes.append(f"not converged in {len(fast.rounds)} rounds")
+        notes.append(f"corrected rounds stopped after {len(fast.rounds)}: CI-NEB on the expensive engine")
+        run = climb_band(fast.images, expensive, fmax, steps, dispersion)
+        run.start = "warm"
+        spent += run.force_calls
+        if run.converged:
+            run.force_calls = spent
+            run.wall_time_s = time.perf_counter() - start
+            run.notes = notes
+            return warm, run
+        notes.append("that did not converge either")
     run = climb_band(images, expensive, fmax, steps, dispersion)
     run.start = "fallback: idpp"
-    run.force_calls += fast.force_calls
-    run.wall_time_s += time.perf_counter() - start
+    run.force_calls += spent
+    run.wall_time_s = time.perf_counter() - start
     run.notes = notes
     return warm, run
