@@ -165,9 +165,8 @@ def bader_from_vasp(
     with _quiet():
         electrons = np.asarray(bader.atom_charges, dtype=float)
         vacuum = float(bader.vacuum_charge)
-    used = (
-        f"{method}, CHGCAR in AECCAR0+AECCAR2 basins" if reference is not None else f"{method}, CHGCAR basins"
-    )
+    basins = "CHGCAR in AECCAR0+AECCAR2 basins" if reference is not None else "CHGCAR basins"
+    used = f"baderkit {method}, {basins}"
     return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), used, str(chgcar))
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ionflow.analysis.vasp_files import find_vasp_file, read_text, run_cost
+from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, read_text
 from ionflow.inputs.errors import InputError
 
 IMAGE_DIR = re.compile(r"^\d{2}$")
@@ -41,12 +41,13 @@ class NebImages:
         return all(self.finished[1:-1]) and all(self.relaxed[1:-1])
 
 
-def read_outcar_energy(path: Path) -> tuple[float, bool, bool]:
+def read_outcar_energy(path: Path, text: str | None = None) -> tuple[float, bool, bool]:
     """Final energy (eV), whether the run finished, whether it reached EDIFFG; a clear error
-    when the OUTCAR holds no energy (crashed or truncated before the first ionic step)."""
+    when the OUTCAR holds no energy (crashed or truncated before the first ionic step).
+    ``text``: the file's text, where the caller has read it already."""
     from pymatgen.io.vasp.outputs import Outcar
 
-    text = read_text(path)
+    text = read_text(path) if text is None else text
     if "energy(sigma->0)" not in text:
         raise InputError(
             str(path),
@@ -110,13 +111,14 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
                 else "rerun the NEB (this image never wrote an OUTCAR)"
             )
             raise InputError(str(folder / "OUTCAR"), "is missing", fix)
-        energy, done, reached = read_outcar_energy(outcar)
+        text = read_text(outcar)
+        energy, done, reached = read_outcar_energy(outcar, text)
         energies.append(energy)
         finished.append(done)
         relaxed.append(reached or index in (0, last))
         files.append(str(outcar))
         if index not in (0, last):
-            cost = run_cost(outcar)
+            cost = cost_from_outcar_text(text)
             force_calls += cost.ionic_steps
             wall_time = max(wall_time, cost.elapsed_s or 0.0)
     return NebImages(directory, energies, finished, relaxed, files, force_calls, wall_time)

@@ -94,7 +94,11 @@ class RunCost:
 
 def run_cost(path: str | Path) -> RunCost:
     """Ionic steps and elapsed wall time of the run that wrote the OUTCAR at ``path``."""
-    text = read_text(path)
+    return cost_from_outcar_text(read_text(path))
+
+
+def cost_from_outcar_text(text: str) -> RunCost:
+    """:func:`run_cost` of an OUTCAR already read."""
     at = text.rfind(ELAPSED)
     elapsed = float(text[at + len(ELAPSED) :].split()[0]) if at >= 0 else None
     return RunCost(text.count(IONIC_STEP), elapsed)
@@ -102,6 +106,7 @@ def run_cost(path: str | Path) -> RunCost:
 
 __all__ = [
     "RunCost",
+    "cost_from_outcar_text",
     "find_vasp_file",
     "read_text",
     "run_cost",

@@ -100,7 +100,7 @@ def climb_band(
 
 def band_max_force(images: list[Structure], force_field: str, dispersion: bool = False) -> tuple[float, int]:
     """Largest CI-NEB force (eV/Å) on the band's interior images, and the calls it took."""
-    calculator = expensive_calculator(force_field, dispersion)
+    calculator = counted_calculator(force_field, dispersion)
     atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
     for a in atoms:
         a.calc = calculator
@@ -109,8 +109,9 @@ def band_max_force(images: list[Structure], force_field: str, dispersion: bool =
     ), calculator.ionflow_counter.calls
 
 
-def expensive_calculator(force_field: str, dispersion: bool = False) -> Calculator:
-    """The engine's ASE calculator, its force calls counted (``.ionflow_counter.calls``)."""
+def counted_calculator(force_field: str, dispersion: bool = False) -> Calculator:
+    """An engine's ASE calculator (cheap or expensive), its force calls counted
+    (``.ionflow_counter.calls``)."""
     return CountedNebMaker(force_field_name=force_field, dispersion=dispersion)._get_calculator()
 
 
@@ -192,8 +193,8 @@ def corrected_band(
     """
     from ase.optimize import FIRE
 
-    exact = expensive_calculator(expensive, dispersion)
-    base = expensive_calculator(cheap, dispersion)
+    exact = counted_calculator(expensive, dispersion)
+    base = counted_calculator(cheap, dispersion)
     atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
     ends = [_evaluate(atoms[i], exact) for i in (0, -1)]
     for a, (energy, forces) in zip((atoms[0], atoms[-1]), ends, strict=True):

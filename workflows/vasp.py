@@ -125,7 +125,8 @@ def vasp_interface_charge_transfer(
     settings: dict,
     state: str = "successful",
 ) -> InterfaceChargeTransferDoc:
-    """Bader (baderkit on CHGCAR in AECCAR0+2 basins), region charges and potential of a VASP run.
+    """Bader charges (the Henkelman program's ACF.dat where it ran, else baderkit on CHGCAR in
+    AECCAR0+2 basins), region charges and potential of a VASP run.
 
     Force calls and wall time are those of the static run and its reference runs, read from
     their OUTCARs (the relaxation's are in its own task document)."""
@@ -144,7 +145,7 @@ def vasp_interface_charge_transfer(
         reference.tolist(),
         regions,
         expected_electrons=float(reference.sum()),
-        method=f"baderkit {partition.method}",
+        method=partition.method,
         engine="vasp",
     )
     fix = "rerun the static job (the ionflow preset sets LVHAR)"

@@ -153,6 +153,9 @@ def test_neb_cost_is_read_from_the_images_outcars():
     band = read_vasp_neb(NEB)
     costs = [run_cost(NEB / f"0{i}" / "OUTCAR") for i in (1, 2, 3)]
     assert all(c.ionic_steps > 0 and c.elapsed_s and c.elapsed_s > 0 for c in costs)
+    # VASP also prints one "LOOP+" timing line per ionic step: an independent count
+    for i, cost in zip((1, 2, 3), costs, strict=True):
+        assert cost.ionic_steps == (NEB / f"0{i}" / "OUTCAR").read_text().count("LOOP+")
     assert band.force_calls == sum(c.ionic_steps for c in costs)
     # the images run side by side in one VASP job: its wall time is the longest image's
     assert band.wall_time_s == max(c.elapsed_s for c in costs)

@@ -17,7 +17,7 @@ from ionflow.workflows.accelerated import (
     FirstOrderCorrection,
     band_max_force,
     climb_band,
-    expensive_calculator,
+    counted_calculator,
     relax_ends,
     warm_started_band,
 )
@@ -74,7 +74,7 @@ def test_first_order_correction_is_exact_at_its_anchor_and_conservative(bands):
 
     images = bands[0]
     atoms = AseAtomsAdaptor.get_atoms(images[2])
-    cheap, exact = expensive_calculator("CHGNet"), expensive_calculator("SevenNet")
+    cheap, exact = counted_calculator("CHGNet"), counted_calculator("SevenNet")
     probe = atoms.copy()
     probe.calc = exact
     e_exact, f_exact = probe.get_potential_energy(), probe.get_forces()
