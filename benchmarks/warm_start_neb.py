@@ -6,8 +6,10 @@ Six hops: Li and Cu in Li6PS5Cl with one Cu+ (two Li hops; the one-Cu host has o
 Cu hop), a Li vacancy hop in bulk AP, one next to the graphene of the AP/graphene interface and
 one in that slab's centre. For each: end points relaxed on the expensive engine (shared by both
 runs, not counted), then a plain CI-NEB from IDPP and the accelerated one
-(:mod:`ionflow.workflows.accelerated`: CHGNet band, then rounds of expensive calls on the band
-and relaxation on the corrected cheap surface), both to the same fmax on the expensive engine.
+(:mod:`ionflow.workflows.accelerated`: a CHGNet band corrected at the end points, then
+trust-region rounds of expensive calls on the band and steps on the Δ-corrected cheap surface),
+both to the same fmax on the expensive engine; the accelerated calls include the end points'
+two. "t warm" is the accelerated run's whole wall time (CHGNet included).
 The expensive engine here is a second machine-learned potential (SevenNet-0, its weights
 ship in its wheel), standing in for DFT, which does not finish this in a benchmark's time on
 2 cores.
@@ -64,7 +66,7 @@ def main() -> None:
         initial, final, _ = relax_ends(hop.initial, hop.final, args.expensive, args.fmax)
         images = interpolate_idpp(initial, final, args.images)
         plain = climb_band(images, args.expensive, args.fmax, args.steps)
-        warm, fast = warm_started_band(images, args.cheap, args.expensive, args.fmax, args.steps)
+        _, fast = warm_started_band(images, args.cheap, args.expensive, args.fmax, args.steps)
         ratio = plain.force_calls / max(fast.force_calls, 1)
         ratios.append(ratio)
         diff = barrier(fast.energies) - barrier(plain.energies)
@@ -80,7 +82,7 @@ def main() -> None:
                 f"{diff:+.3f}",
                 "yes" if abs(diff) <= 0.03 else "NO",
                 f"{plain.wall_time_s:.0f}",
-                f"{warm.wall_time_s + fast.wall_time_s:.0f}",
+                f"{fast.wall_time_s:.0f}",
                 fast.start,
                 fast.notes[0].split(": ")[-1].count(",") + 1,
                 "" if plain.converged and fast.converged else "not converged",

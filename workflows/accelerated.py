@@ -1,19 +1,21 @@
 """Machine-learned warm start for CI-NEB: fewer expensive force calls per barrier.
 
-1. Converge the whole CI-NEB on the cheap universal potential (CHGNet), from IDPP images
-   between the end points the expensive engine relaxed.
+1. Measure the expensive engine at the two relaxed end points (two calls) and converge the
+   whole CI-NEB on the cheap universal potential (CHGNet) corrected by those two Δs, from IDPP
+   images: the warm band keeps the expensive engine's framework geometry.
 2. Measure the expensive engine's energies and forces on that band (one call per image). If
    its CI-NEB force is below ``fmax``, done; if it is above ``fallback_force``, fall back.
-3. Otherwise correct the cheap surface with the calls just made (a first-order Δ-model per
-   image, exact at the measured configuration), relax the band as a CI-NEB on the corrected
-   surface within a trust radius, and measure again (step 2).
+3. Otherwise a trust-region step on a model of the expensive surface: the cheap surface plus
+   a Δ-model per image, exact at its last accepted measurement, with a curvature learned from
+   the measurements (SR1, stiffening only). The band follows a CI-NEB optimizer on that model
+   until an atom reaches the trust radius; the next measurement accepts (radius grows) or
+   rejects (radius shrinks) it; back to step 2.
 4. The run stops on the expensive engine's own CI-NEB force below ``fmax``, the criterion of
-   plain CI-NEB, so the barrier is the expensive engine's. When the rounds diverge (the force
-   rises above ``DIVERGING`` times its lowest) or ``max_rounds`` pass, the expensive CI-NEB
-   climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
+   plain CI-NEB, so the barrier is the expensive engine's. After ``max_rounds`` the expensive
+   CI-NEB climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
    (every expensive call of the abandoned attempts is counted).
-For VASP on a cluster, step 1 supplies VASP's images (``warm_start_images``), whose CI-NEB
-climbs from there.
+For VASP on a cluster, step 1 (on the uncorrected cheap surface) supplies VASP's images
+(``warm_start_images``), whose CI-NEB climbs from there.
 """
 
 from __future__ import annotations
@@ -34,12 +36,6 @@ from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
 
 LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
-DAMPING = 0.5
-"""Fraction of the step to the corrected surface's band taken each round: where the cheap
-surface is softer than the expensive one along a mode, a full step overshoots (seen on Li3OCl:
-rounds that oscillate instead of converging)."""
-DIVERGING = 1.5
-"""Rounds stop when the expensive force exceeds this multiple of the lowest one measured."""
 
 
 @dataclass
@@ -121,32 +117,97 @@ def neb_max_force(neb: NEB) -> float:
     return float(np.sqrt((forces**2).sum(axis=1).max()))
 
 
-class FirstOrderCorrection(Calculator):
-    """The cheap surface plus a first-order correction anchored at one configuration X0:
+class DeltaCorrection(Calculator):
+    """The cheap surface plus a Δ-model anchored at one configuration X0 (s = X - X0):
 
-    E(X) = E_cheap(X) + dE - dF . (X - X0),   F(X) = F_cheap(X) + dF,
+    E(X) = E_cheap(X) + dE - dF . s + s . H s / 2,   F(X) = F_cheap(X) + dF - H s,
 
-    with dE, dF the expensive-minus-cheap energy and forces at X0, so that energy and forces
-    equal the expensive engine's at X0 and the correction is conservative (a Δ-model fitted
-    to the expensive calls already made, one per NEB image).
+    with dE, dF the expensive-minus-cheap energy and forces at X0 (measured), and H the
+    Hessian of the difference learned from earlier measurements (:class:`DeltaCurvature`;
+    zero: a first-order correction). Energy and forces equal the expensive engine's at X0,
+    and the correction is conservative.
     """
 
     implemented_properties = ("energy", "forces")
 
-    def __init__(self, cheap: Calculator, anchor: np.ndarray, d_energy: float, d_forces: np.ndarray):
+    def __init__(
+        self,
+        cheap: Calculator,
+        anchor: np.ndarray,
+        d_energy: float,
+        d_forces: np.ndarray,
+        curvature: np.ndarray | None = None,
+    ):
         super().__init__()
         self.cheap, self.anchor = cheap, anchor.copy()
         self.d_energy, self.d_forces = d_energy, d_forces.copy()
+        self.curvature = curvature
 
     def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
         super().calculate(atoms, properties, system_changes)
         probe = self.atoms.copy()
         probe.calc = self.cheap
-        shift = self.atoms.positions - self.anchor
+        shift = (self.atoms.positions - self.anchor).ravel()
+        h_shift = np.zeros_like(shift) if self.curvature is None else self.curvature @ shift
         self.results = {
-            "energy": probe.get_potential_energy() + self.d_energy - float((self.d_forces * shift).sum()),
-            "forces": probe.get_forces() + self.d_forces,
+            "energy": probe.get_potential_energy()
+            + self.d_energy
+            - float(self.d_forces.ravel() @ shift)
+            + 0.5 * float(shift @ h_shift),
+            "forces": probe.get_forces() + self.d_forces - h_shift.reshape(-1, 3),
         }
+
+
+@dataclass
+class DeltaCurvature:
+    """Hessian of (expensive - cheap) energy, learned from pairs of measurements (SR1 updates).
+
+    Each pair: two configurations s apart whose force differences (expensive - cheap) differ
+    by -y; the symmetric rank-one update makes H s = y. SR1, not BFGS: the Hessian of a
+    difference of two surfaces has no sign. Pairs where the update is ill-conditioned are skipped.
+    """
+
+    size: int
+    matrix: np.ndarray = field(init=False)
+    pairs: int = 0
+
+    def __post_init__(self) -> None:
+        self.matrix = np.zeros((self.size, self.size))
+
+    def stiffening(self) -> np.ndarray:
+        """The learned Hessian without its negative eigenvalues: the correction then only
+        stiffens the cheap surface, so the corrected surface stays bounded below wherever the
+        cheap one is (a negative learned curvature along a stiff mode sends the relaxation off)."""
+        values, vectors = np.linalg.eigh(self.matrix)
+        return (vectors * np.clip(values, 0.0, None)) @ vectors.T
+
+    def update(self, shift: np.ndarray, d_forces_before: np.ndarray, d_forces_after: np.ndarray) -> None:
+        """Learn from the Δ-forces at X and at X + ``shift``."""
+        s = shift.ravel()
+        y = -(d_forces_after - d_forces_before).ravel()
+        r = y - self.matrix @ s
+        denominator = float(r @ s)
+        if abs(denominator) > 1e-8 * np.linalg.norm(r) * np.linalg.norm(s) and np.linalg.norm(s) > 1e-6:
+            self.matrix += np.outer(r, r) / denominator
+            self.pairs += 1
+
+
+@dataclass
+class Measurement:
+    """The expensive and cheap energy and forces at one band image's configuration."""
+
+    positions: np.ndarray
+    energy: float
+    forces: np.ndarray
+    d_energy: float
+    d_forces: np.ndarray
+
+
+def measure(atoms: Atoms, exact: Calculator, cheap: Calculator) -> Measurement:
+    """One expensive call (and one cheap) at ``atoms``."""
+    energy, forces = _evaluate(atoms, exact)
+    e_cheap, f_cheap = _evaluate(atoms, cheap)
+    return Measurement(atoms.positions.copy(), energy, forces, energy - e_cheap, forces - f_cheap)
 
 
 @dataclass
@@ -159,7 +220,7 @@ class CorrectedBand:
     converged: bool
     force_calls: int
     rounds: list[float]
-    """Expensive max NEB force (eV/Å) of the band at each round."""
+    """Expensive max NEB force (eV/Å) of the band at each round (rejected steps included)."""
 
 
 def _evaluate(atoms: Atoms, calculator: Calculator) -> tuple[float, np.ndarray]:
@@ -168,68 +229,141 @@ def _evaluate(atoms: Atoms, calculator: Calculator) -> tuple[float, np.ndarray]:
     return float(probe.get_potential_energy()), probe.get_forces()
 
 
-def corrected_band(
-    images: list[Structure],
-    cheap: str,
-    expensive: str,
-    fmax: float,
-    max_rounds: int = 12,
-    trust: float = 0.1,
-    fallback_force: float = 1.0,
-    dispersion: bool = False,
-    inner_steps: int = 300,
-) -> CorrectedBand:
-    """Converge a CI-NEB on the expensive engine from a warm band, spending expensive calls only
-    on the band itself.
+def _expensive_neb_force(atoms: list[Atoms], measured: list[Measurement]) -> float:
+    for a, m in zip(atoms[1:-1], measured, strict=True):
+        a.calc = SinglePointCalculator(a, energy=m.energy, forces=m.forces)
+    return neb_max_force(NEB(atoms, climb=True, **NEB_KWARGS))
 
-    Each round: the expensive engine's energies and forces on the interior images (one call
-    each); stop when the CI-NEB force from them is below ``fmax`` (the plain CI-NEB criterion).
-    Otherwise each image gets the cheap surface with a first-order correction anchored at its
-    configuration (:class:`FirstOrderCorrection`), the band is relaxed as a CI-NEB on that
-    surface, then each image takes ``DAMPING`` of its step from its anchor, at most ``trust`` Å
-    for any atom, and the next round measures it. The end points are evaluated once. Gives up
-    (``converged`` False) when the first round's force exceeds ``fallback_force`` or after
-    ``max_rounds``.
+
+def _largest_shift(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(((a - b) ** 2).sum(axis=1).max()))
+
+
+def _corrected_step(
+    atoms: list[Atoms],
+    anchors: list[Measurement],
+    base: Calculator,
+    curvature: list[DeltaCurvature],
+    fmax: float,
+    trust: float,
+    inner_steps: int,
+) -> None:
+    """Relax the band as a CI-NEB on the corrected surface from the accepted band until an
+    atom of some image is ``trust`` Å from its anchor (or the corrected band converges), then
+    put it back onto that radius.
+
+    The optimizer's path, not the chord to the corrected band's end: the model is exact at the
+    anchor, so the path starts downhill on the expensive surface too, while the far end of a
+    cheap surface plus a first-order correction can lie anywhere (seen on the 40-atom AP cell:
+    chords shortened to 0.001 Å still raised the expensive force).
     """
     from ase.optimize import FIRE
 
-    exact = counted_calculator(expensive, dispersion)
-    base = counted_calculator(cheap, dispersion)
+    for a, m, learned in zip(atoms[1:-1], anchors, curvature, strict=True):
+        a.positions = m.positions.copy()
+        a.calc = DeltaCorrection(base, m.positions, m.d_energy, m.d_forces, learned.stiffening())
+    optimizer = FIRE(NEB(atoms, climb=True, **NEB_KWARGS), logfile=None)
+    for _ in optimizer.irun(fmax=0.5 * fmax, steps=inner_steps):
+        if (
+            max(_largest_shift(a.positions, m.positions) for a, m in zip(atoms[1:-1], anchors, strict=True))
+            > trust
+        ):
+            break
+    for a, m in zip(atoms[1:-1], anchors, strict=True):
+        largest = _largest_shift(a.positions, m.positions)
+        if largest > trust:
+            a.positions = m.positions + (a.positions - m.positions) * (trust / largest)
+
+
+def corrected_band(
+    images: list[Structure],
+    exact: Calculator,
+    base: Calculator,
+    ends: tuple[Measurement, Measurement],
+    fmax: float,
+    max_rounds: int = 15,
+    trust: float = 0.1,
+    fallback_force: float = 1.0,
+    inner_steps: int = 200,
+) -> CorrectedBand:
+    """Converge a CI-NEB on the expensive engine (``exact``) from a warm band, spending
+    expensive calls only on the band itself: a trust-region method whose model is the cheap
+    surface (``base``) corrected by the expensive calls.
+
+    Each round: the expensive engine's energies and forces on the interior images (one call
+    each, plus a cheap one for the Δ); stop when their CI-NEB force is below ``fmax`` (the
+    plain CI-NEB criterion). A band whose force is lower than the accepted one's is accepted
+    and the trust radius grows (x1.5, at most 4 x ``trust``); otherwise it is rejected, the
+    band goes back and the radius becomes half the step that failed. Every measurement also
+    teaches the image's Δ-model its curvature (:class:`DeltaCurvature`, from the pair accepted
+    image -> new image). The next band: the CI-NEB relaxed on the cheap surface corrected at
+    the accepted images (:class:`DeltaCorrection`), each image's step scaled down to the trust radius.
+    The end points are the measured ``ends``. Gives up (``converged`` False) when the first
+    force exceeds ``fallback_force`` or after ``max_rounds``.
+    """
     atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
-    ends = [_evaluate(atoms[i], exact) for i in (0, -1)]
-    for a, (energy, forces) in zip((atoms[0], atoms[-1]), ends, strict=True):
-        a.calc = SinglePointCalculator(a, energy=energy, forces=forces)
-    rounds: list[float] = []
-    converged = False
+    for a, m in zip((atoms[0], atoms[-1]), ends, strict=True):
+        a.calc = SinglePointCalculator(a, energy=m.energy, forces=m.forces)
+    curvature = [DeltaCurvature(3 * len(atoms[0])) for _ in atoms[1:-1]]
+    radius, rounds = trust, []
+    accepted: list[Measurement] = []
     for _ in range(max_rounds):
-        measured = [_evaluate(a, exact) for a in atoms[1:-1]]
-        for a, (energy, forces) in zip(atoms[1:-1], measured, strict=True):
-            a.calc = SinglePointCalculator(a, energy=energy, forces=forces)
-        energies = [ends[0][0], *(m[0] for m in measured), ends[1][0]]
-        structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
-        rounds.append(neb_max_force(NEB(atoms, climb=True, **NEB_KWARGS)))
-        LOG.info("round %d: expensive CI-NEB force %.3f eV/Å", len(rounds), rounds[-1])
-        if rounds[-1] <= min(rounds):
-            best = (structures, energies)
-        if rounds[-1] < fmax or (len(rounds) == 1 and rounds[0] > fallback_force):
-            converged = rounds[-1] < fmax
+        measured = [measure(a, exact, base) for a in atoms[1:-1]]
+        rounds.append(_expensive_neb_force(atoms, measured))
+        for old, new, learned in zip(accepted, measured, curvature, strict=False):
+            learned.update(new.positions - old.positions, old.d_forces, new.d_forces)
+        if not accepted or rounds[-1] < min(rounds[:-1]):
+            if accepted:
+                radius = min(1.5 * radius, 4 * trust)
+            accepted, verdict = measured, "accepted"
+        else:  # half the step that failed, which may have been shorter than the radius
+            radius = 0.5 * max(
+                _largest_shift(m.positions, n.positions) for m, n in zip(accepted, measured, strict=True)
+            )
+            verdict = "rejected"
+        LOG.info(
+            "round %d: expensive CI-NEB force %.3f eV/Å, %s; trust %.3f Å",
+            len(rounds),
+            rounds[-1],
+            verdict,
+            radius,
+        )
+        if min(rounds) < fmax or rounds[0] > fallback_force:
             break
-        if rounds[-1] > DIVERGING * min(rounds):  # the correction is leading away: stop spending
-            LOG.info("rounds diverge: back to the best band (%.3f eV/Å)", min(rounds))
-            break
-        anchors = [a.positions.copy() for a in atoms]
-        for a, (energy, forces) in zip(atoms[1:-1], measured, strict=True):
-            e_cheap, f_cheap = _evaluate(a, base)
-            a.calc = FirstOrderCorrection(base, a.positions, energy - e_cheap, forces - f_cheap)
-        neb = NEB(atoms, climb=True, **NEB_KWARGS)
-        FIRE(neb, logfile=None).run(fmax=0.5 * fmax, steps=inner_steps)
-        for a, anchor in zip(atoms[1:-1], anchors[1:-1], strict=True):
-            step = DAMPING * (a.positions - anchor)
-            a.positions = anchor + step
-            largest = float(np.sqrt((step**2).sum(axis=1).max()))
-            if largest > trust:  # outside the region where the first-order correction holds
-                a.positions = anchor + step * (trust / largest)
-    return CorrectedBand(*best, converged, exact.ionflow_counter.calls, rounds)
+        _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps)
+    for a, m in zip(atoms[1:-1], accepted, strict=True):
+        a.positions = m.positions
+    energies = [ends[0].energy, *(m.energy for m in accepted), ends[1].energy]
+    structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
+    return CorrectedBand(structures, energies, min(rounds) < fmax, exact.ionflow_counter.calls, rounds)
+
+
+def end_corrected_band(
+    images: list[Structure], base: Calculator, ends: tuple[Measurement, Measurement], fmax: float, steps: int
+) -> BandRun:
+    """CI-NEB on the cheap surface corrected by the expensive engine at the two end points
+    (their Δ energy and forces, mixed linearly along the band): the warm band then keeps the
+    expensive engine's framework geometry (bond lengths the two engines disagree on), for no
+    expensive call beyond the end points'."""
+    from ase.optimize import FIRE
+
+    start, calls = time.perf_counter(), base.ionflow_counter.calls
+    atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
+    for k, a in enumerate(atoms):
+        t = k / (len(atoms) - 1)
+        d_energy = (1 - t) * ends[0].d_energy + t * ends[1].d_energy
+        d_forces = (1 - t) * ends[0].d_forces + t * ends[1].d_forces
+        a.calc = DeltaCorrection(base, a.positions, d_energy, d_forces)
+    optimizer = FIRE(NEB(atoms, climb=True, **NEB_KWARGS), logfile=None)
+    converged = bool(optimizer.run(fmax=fmax, steps=steps))
+    return BandRun(
+        images=[AseAtomsAdaptor.get_structure(a) for a in atoms],
+        energies=[float(a.get_potential_energy()) for a in atoms],
+        converged=converged,
+        force_calls=base.ionflow_counter.calls - calls,
+        wall_time_s=time.perf_counter() - start,
+        start="idpp, cheap surface corrected at the end points",
+    )
 
 
 def warm_started_band(
@@ -240,7 +374,7 @@ def warm_started_band(
     steps: int,
     fallback_force: float = 1.0,
     dispersion: bool = False,
-    max_rounds: int = 12,
+    max_rounds: int = 15,
 ) -> tuple[BandRun, BandRun]:
     """The cheap band, and the expensive CI-NEB converged from it on the corrected surface
     (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``.
@@ -248,11 +382,12 @@ def warm_started_band(
     The expensive run's ``force_calls`` include every expensive call, those of an abandoned
     corrected run too.
     """
-    warm = climb_band(images, cheap, fmax, steps, dispersion)
+    exact = counted_calculator(expensive, dispersion)
+    base = counted_calculator(cheap, dispersion)
     start = time.perf_counter()
-    fast = corrected_band(
-        warm.images, cheap, expensive, fmax, max_rounds, fallback_force=fallback_force, dispersion=dispersion
-    )
+    ends = tuple(measure(AseAtomsAdaptor.get_atoms(images[i]), exact, base) for i in (0, -1))
+    warm = end_corrected_band(images, base, ends, fmax, steps)
+    fast = corrected_band(warm.images, exact, base, ends, fmax, max_rounds, fallback_force=fallback_force)
     notes = [f"expensive max force per round (eV/Å): {', '.join(f'{f:.3f}' for f in fast.rounds)}"]
     if fast.converged:
         run = BandRun(

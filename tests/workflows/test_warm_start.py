@@ -14,7 +14,8 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.hops import find_hops, interpolate_idpp
 from ionflow.workflows.accelerated import (
-    FirstOrderCorrection,
+    DeltaCorrection,
+    DeltaCurvature,
     band_max_force,
     climb_band,
     counted_calculator,
@@ -69,7 +70,8 @@ def test_the_accepted_band_meets_plain_ci_nebs_criterion_on_the_expensive_engine
     assert "per round" in fast.notes[0]
 
 
-def test_first_order_correction_is_exact_at_its_anchor_and_conservative(bands):
+@pytest.mark.parametrize("curved", [False, True])
+def test_delta_correction_is_exact_at_its_anchor_and_conservative(bands, curved):
     import numpy as np
 
     images = bands[0]
@@ -81,7 +83,13 @@ def test_first_order_correction_is_exact_at_its_anchor_and_conservative(bands):
     probe.calc = cheap
     e_cheap, f_cheap = probe.get_potential_energy(), probe.get_forces()
     corrected = atoms.copy()
-    corrected.calc = FirstOrderCorrection(cheap, atoms.positions, e_exact - e_cheap, f_exact - f_cheap)
+    size = 3 * len(atoms)
+    rng = np.random.default_rng(0)
+    curvature = None
+    if curved:  # a symmetric, indefinite Δ-Hessian (eV/Å^2)
+        half = rng.normal(scale=0.5, size=(size, size))
+        curvature = half + half.T
+    corrected.calc = DeltaCorrection(cheap, atoms.positions, e_exact - e_cheap, f_exact - f_cheap, curvature)
     assert corrected.get_potential_energy() == pytest.approx(e_exact, abs=1e-5)
     assert corrected.get_forces() == pytest.approx(f_exact, abs=1e-5)
     # away from the anchor: the force is minus the energy's gradient (central difference)
@@ -105,3 +113,28 @@ def test_band_far_off_falls_back_to_plain_ci_neb(bands):
     assert run.start == "fallback: idpp" and run.converged
     assert "above the fallback limit" in run.notes[-1]
     assert barrier(run.energies)[0] == pytest.approx(barrier(plain.energies)[0], abs=0.01)
+
+
+def test_delta_curvature_learns_the_secant_of_a_quadratic_difference():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    size = 12
+    half = rng.normal(size=(size, size))
+    true = half + half.T  # Hessian of (expensive - cheap): symmetric, no sign
+    learned = DeltaCurvature(size)
+
+    def d_forces(x):  # minus the gradient of a quadratic difference
+        return -(true @ x)
+
+    x = rng.normal(size=size)
+    for _ in range(size):  # steps along independent directions
+        step = rng.normal(size=size)
+        learned.update(step.reshape(-1, 3), d_forces(x).reshape(-1, 3), d_forces(x + step).reshape(-1, 3))
+        assert learned.matrix @ step == pytest.approx(true @ step)  # the secant condition
+        x = x + step
+    assert learned.matrix == pytest.approx(learned.matrix.T)
+    assert learned.pairs == size
+    assert learned.matrix == pytest.approx(true, abs=1e-6)  # SR1 is exact on a quadratic
+    learned.update(np.zeros((size // 3, 3)), d_forces(x).reshape(-1, 3), d_forces(x).reshape(-1, 3))
+    assert learned.pairs == size  # a zero step teaches nothing and is skipped
