@@ -102,12 +102,13 @@ def job_rows(profile: ClusterProfile, results: bool = True) -> list[dict[str, An
 def _add_energies(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
     """Final energies of finished jobs that output them (end-point relaxations), one query."""
     from ionflow.hpc.submit import job_store
+    from ionflow.workflows.store import ResultsFileStore
 
     wanted = {
         r["job_uuid"]: r for r in rows if r["state"] == "COMPLETED" and not r["result"] and r["job_uuid"]
     }
     store = job_store(profile).docs_store
-    if not wanted or (hasattr(store, "paths") and not store.path.exists()):  # no outputs file yet
+    if not wanted or (isinstance(store, ResultsFileStore) and not store.path.exists()):  # no outputs file yet
         return
     store.connect()
     try:

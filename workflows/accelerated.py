@@ -36,6 +36,8 @@ from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
 
 LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
+MAX_ROUNDS = 15
+"""Expensive measurements of the band before the corrected rounds give way to a plain climb."""
 
 
 @dataclass
@@ -113,8 +115,12 @@ def counted_calculator(force_field: str, dispersion: bool = False) -> Calculator
 
 def neb_max_force(neb: NEB) -> float:
     """Largest per-atom force (eV/Å) of ``neb``'s interior images: ASE's CI-NEB convergence measure."""
-    forces = neb.get_forces()
-    return float(np.sqrt((forces**2).sum(axis=1).max()))
+    return _largest_norm(neb.get_forces())
+
+
+def _largest_norm(rows: np.ndarray) -> float:
+    """Longest of the per-atom vectors in ``rows`` (n x 3)."""
+    return float(np.sqrt((rows**2).sum(axis=1).max()))
 
 
 class DeltaCorrection(Calculator):
@@ -236,7 +242,7 @@ def _expensive_neb_force(atoms: list[Atoms], measured: list[Measurement]) -> flo
 
 
 def _largest_shift(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.sqrt(((a - b) ** 2).sum(axis=1).max()))
+    return _largest_norm(a - b)
 
 
 def _corrected_step(
@@ -281,7 +287,7 @@ def corrected_band(
     base: Calculator,
     ends: tuple[Measurement, Measurement],
     fmax: float,
-    max_rounds: int = 15,
+    max_rounds: int = MAX_ROUNDS,
     trust: float = 0.1,
     fallback_force: float = 1.0,
     inner_steps: int = 200,
@@ -374,7 +380,7 @@ def warm_started_band(
     steps: int,
     fallback_force: float = 1.0,
     dispersion: bool = False,
-    max_rounds: int = 15,
+    max_rounds: int = MAX_ROUNDS,
 ) -> tuple[BandRun, BandRun]:
     """The cheap band, and the expensive CI-NEB converged from it on the corrected surface
     (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``.
