@@ -32,12 +32,15 @@ from ase.mep import NEB
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.workflows.embedded import CountedNebMaker, CountedRelaxMaker
+from ionflow.workflows.embedded import CountedNebMaker, relax_positions
 
 LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
 MAX_ROUNDS = 15
 """Expensive measurements of the band before the corrected rounds give way to a plain climb."""
+MIN_TRUST = 0.01
+"""Å: a trust radius below this after a rejected step means the corrected surface no longer
+points downhill on the expensive one (the rounds have stalled): they stop there."""
 
 
 @dataclass
@@ -57,15 +60,8 @@ def relax_ends(
     initial: Structure, final: Structure, force_field: str, fmax: float, steps: int = 500
 ) -> tuple[Structure, Structure, int]:
     """Both end points relaxed at fixed cell on one engine, and the force calls it took."""
-    maker = CountedRelaxMaker(
-        force_field_name=force_field,
-        relax_cell=False,
-        steps=steps,
-        # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory
-        relax_kwargs={"fmax": fmax, "final_atoms_object_file": None},
-    )
-    first, last = (maker._run_ase_safe(s.copy()).final_mol_or_struct for s in (initial, final))
-    return first, last, maker.force_calls
+    (first, last), calls = relax_positions([initial, final], force_field, fmax, steps)
+    return first, last, calls
 
 
 def climb_band(
@@ -227,6 +223,8 @@ class CorrectedBand:
     force_calls: int
     rounds: list[float]
     """Expensive max NEB force (eV/Å) of the band at each round (rejected steps included)."""
+    stop: str = "converged"
+    """Why the rounds stopped: converged, above the fallback force, stalled, or the round limit."""
 
 
 def _evaluate(atoms: Atoms, calculator: Calculator) -> tuple[float, np.ndarray]:
@@ -291,6 +289,7 @@ def corrected_band(
     trust: float = 0.1,
     fallback_force: float = 1.0,
     inner_steps: int = 200,
+    min_trust: float = MIN_TRUST,
 ) -> CorrectedBand:
     """Converge a CI-NEB on the expensive engine (``exact``) from a warm band, spending
     expensive calls only on the band itself: a trust-region method whose model is the cheap
@@ -305,13 +304,14 @@ def corrected_band(
     image -> new image). The next band: the CI-NEB relaxed on the cheap surface corrected at
     the accepted images (:class:`DeltaCorrection`), each image's step scaled down to the trust radius.
     The end points are the measured ``ends``. Gives up (``converged`` False) when the first
-    force exceeds ``fallback_force`` or after ``max_rounds``.
+    force exceeds ``fallback_force``, when a rejection leaves the radius below ``min_trust``
+    (stalled), or after ``max_rounds``.
     """
     atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
     for a, m in zip((atoms[0], atoms[-1]), ends, strict=True):
         a.calc = SinglePointCalculator(a, energy=m.energy, forces=m.forces)
     curvature = [DeltaCurvature(3 * len(atoms[0])) for _ in atoms[1:-1]]
-    radius, rounds = trust, []
+    radius, rounds, stop = trust, [], f"round limit ({max_rounds})"
     accepted: list[Measurement] = []
     for _ in range(max_rounds):
         measured = [measure(a, exact, base) for a in atoms[1:-1]]
@@ -334,14 +334,21 @@ def corrected_band(
             verdict,
             radius,
         )
-        if min(rounds) < fmax or rounds[0] > fallback_force:
-            break
-        _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps)
+        if min(rounds) < fmax:
+            stop = "converged"
+        elif rounds[0] > fallback_force:
+            stop = f"above the fallback limit {fallback_force} eV/Å"
+        elif radius < min_trust:
+            stop = f"stalled (trust radius {radius:.3f} Å)"
+        else:
+            _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps)
+            continue
+        break
     for a, m in zip(atoms[1:-1], accepted, strict=True):
         a.positions = m.positions
     energies = [ends[0].energy, *(m.energy for m in accepted), ends[1].energy]
     structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
-    return CorrectedBand(structures, energies, min(rounds) < fmax, exact.ionflow_counter.calls, rounds)
+    return CorrectedBand(structures, energies, min(rounds) < fmax, exact.ionflow_counter.calls, rounds, stop)
 
 
 def end_corrected_band(
@@ -402,10 +409,9 @@ def warm_started_band(
         run.notes = notes
         return warm, run
     spent = fast.force_calls
-    if fast.rounds[0] > fallback_force:
-        notes.append(f"above the fallback limit {fallback_force} eV/Å")
-    else:
-        notes.append(f"corrected rounds stopped after {len(fast.rounds)}: CI-NEB on the expensive engine")
+    notes.append(f"corrected rounds stopped after {len(fast.rounds)}: {fast.stop}")
+    if not fast.stop.startswith("above"):
+        notes.append("CI-NEB on the expensive engine from the best band measured")
         run = climb_band(fast.images, expensive, fmax, steps, dispersion)
         run.start = "warm"
         spent += run.force_calls

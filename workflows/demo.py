@@ -17,6 +17,7 @@ from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
 from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
+from ionflow.workflows.embedded import relax_positions
 from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
 
 AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
@@ -62,12 +63,15 @@ def interface_vs_bulk_hops(
 
 
 def dual_ion_hops(n_images: int, max_hops: int = 1) -> list:
-    """The nearest Li and Cu hops in Li6PS5Cl with one Cu+ (lowest-Ewald ordering)."""
+    """The nearest Li and Cu hops in Li6PS5Cl with one Cu+ (lowest-Ewald ordering, its positions
+    relaxed at fixed cell on CHGNet first: Cu+ sits off the Li site it replaced, and a vacancy
+    cut into the unrelaxed cell would let a second ion move with the hopping one)."""
     ranked, _ = build_dual_ion_conductor("Li6PS5Cl", n_cu=1, keep=1, rank_by="ewald")
+    (host,), _ = relax_positions([ranked[0].structure], "CHGNet", fmax=0.02, steps=1000)
     hops = []
     for species in ("Li", "Cu"):
         hops += find_hops(
-            ranked[0].structure,
+            host,
             species,
             host_name="Li6PS5Cl:Cu",
             n_images=n_images,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from ase.calculators.calculator import Calculator
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
+from pymatgen.core import Structure
 
 
 class ForceCallCounter:
@@ -83,3 +84,18 @@ class CountedNebMaker(_Counting, ForceFieldNebFromImagesMaker):
     """atomate2's forcefield CI-NEB (ASE) with counted force calls (``dispersion``: add DFT-D3)."""
 
     dispersion: bool = False
+
+
+def relax_positions(
+    structures: list[Structure], force_field: str, fmax: float, steps: int = 500
+) -> tuple[list[Structure], int]:
+    """Each structure's positions relaxed at fixed cell on one engine, and the force calls it took."""
+    maker = CountedRelaxMaker(
+        force_field_name=force_field,
+        relax_cell=False,
+        steps=steps,
+        # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory
+        relax_kwargs={"fmax": fmax, "final_atoms_object_file": None},
+    )
+    relaxed = [maker._run_ase_safe(s.copy()).final_mol_or_struct for s in structures]
+    return relaxed, maker.force_calls
