@@ -13,7 +13,7 @@ from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
-from pymatgen.core import Structure
+from pymatgen.core import Lattice, Structure
 
 from ionflow.inputs.antiperovskite import ap_data, build_ap_orderings
 from ionflow.inputs.errors import InputError
@@ -29,6 +29,19 @@ def library_hosts() -> list[str]:
     """Names of the bundled hosts: the CIFs shipped with ionflow and the AP itself."""
     cifs = files("ionflow.inputs").joinpath("data/hosts")
     return sorted([p.name.removesuffix(".cif") for p in cifs.iterdir() if p.name.endswith(".cif")] + ["AP"])
+
+
+def argyrodite_24g_model(a: float = 9.85) -> Structure:
+    """The idealised ordered Li6PS5Cl (F-43m; Deiseroth et al., Angew. Chem. Int. Ed. 47, 755
+    (2008)): Li on 24g (x = 0.02), the centre of each pair of half-occupied 48h sites; P 4b,
+    S 16e (x = 0.619) and 4c, Cl 4a (no S/Cl exchange). Its Li sit on saddles: the bundled
+    ``Li6PS5Cl`` host is this model relaxed (``examples/relax_argyrodite_host.py``)."""
+    return Structure.from_spacegroup(
+        "F-43m",
+        Lattice.cubic(a),
+        ["Li", "P", "S", "S", "Cl"],
+        [[0.02, 0.25, 0.25], [0, 0, 0.5], [0.119, 0.119, 0.619], [0.25, 0.25, 0.25], [0, 0, 0]],
+    )
 
 
 def load_host(host: str) -> Structure:

@@ -338,7 +338,7 @@ def corrected_band(
             stop = "converged"
         elif rounds[0] > fallback_force:
             stop = f"above the fallback limit {fallback_force} eV/Å"
-        elif radius < min_trust:
+        elif verdict == "rejected" and radius < min_trust:
             stop = f"stalled (trust radius {radius:.3f} Å)"
         else:
             _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps)

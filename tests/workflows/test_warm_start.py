@@ -138,3 +138,52 @@ def test_delta_curvature_learns_the_secant_of_a_quadratic_difference():
     assert learned.matrix == pytest.approx(true, abs=1e-6)  # SR1 is exact on a quadratic
     learned.update(np.zeros((size // 3, 3)), d_forces(x).reshape(-1, 3), d_forces(x).reshape(-1, 3))
     assert learned.pairs == size  # a zero step teaches nothing and is skipped
+
+
+def test_corrected_rounds_stop_when_the_trust_radius_collapses():
+    """A Cu vacancy hop in fcc Cu: EMT as the expensive engine, a Lennard-Jones pair potential
+    twenty times too soft (a poor model of it) as the cheap one, a force target out of reach.
+    With the stall radius above any step, the rounds must stop at the first rejected step,
+    keeping the best band measured, and every expensive call is counted."""
+    import itertools
+
+    import numpy as np
+    from ase.calculators.emt import EMT
+    from ase.calculators.lj import LennardJones
+    from ase.optimize import FIRE
+
+    from ionflow.workflows.accelerated import corrected_band, measure
+    from ionflow.workflows.embedded import count_force_calls
+
+    host = Structure(
+        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    )
+    hop = find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    ends = []
+    for end in (hop.initial, hop.final):
+        atoms = AseAtomsAdaptor.get_atoms(end)
+        atoms.calc = EMT()
+        FIRE(atoms, logfile=None).run(fmax=0.01)
+        ends.append(AseAtomsAdaptor.get_structure(atoms))
+    images = interpolate_idpp(ends[0], ends[1], 3)
+    exact = count_force_calls(EMT())
+    cheap = count_force_calls(LennardJones(sigma=2.338, epsilon=0.02, rc=6.0, smooth=True))
+    measured = tuple(measure(AseAtomsAdaptor.get_atoms(images[i]), exact, cheap) for i in (0, -1))
+    run = corrected_band(images, exact, cheap, measured, fmax=1e-4, fallback_force=10.0, min_trust=1.0)
+    assert run.stop.startswith("stalled") and not run.converged
+    *accepted, last = run.rounds
+    assert len(accepted) >= 1 and all(b < a for a, b in itertools.pairwise(accepted))
+    assert last >= min(accepted)  # the round that stopped them was a rejected step
+    assert run.force_calls == 2 + 3 * len(run.rounds)  # end points, then 3 images per round
+    kept = [AseAtomsAdaptor.get_atoms(s) for s in run.images]
+    for a in kept:
+        a.calc = EMT()
+    from ase.mep import NEB
+
+    from ionflow.workflows.accelerated import neb_max_force
+
+    # the band returned is the best one measured, not the rejected one
+    assert neb_max_force(NEB(kept, climb=True, method="improvedtangent", k=5.0)) == pytest.approx(
+        min(accepted), abs=1e-6
+    )
+    assert np.isfinite(run.energies).all()
