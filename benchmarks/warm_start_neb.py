@@ -23,6 +23,8 @@ import argparse
 import statistics
 import time
 
+from pymatgen.core import Structure
+
 
 def six_hops(n_images: int) -> list:
     from ionflow.inputs.antiperovskite import build_ap_orderings
@@ -41,7 +43,7 @@ def barrier(energies: list[float]) -> float:
     return max(energies) - energies[0]
 
 
-def other_ion_shift(initial, final, moving: int) -> float:
+def other_ion_shift(initial: Structure, final: Structure, moving: int) -> float:
     """Largest shift (Å) of any atom but the hopping one between the relaxed end points: well
     under the hop length for an elementary hop; comparable to it when a second ion moves too."""
     return max(initial[k].distance(final[k]) for k in range(len(initial)) if k != moving)

@@ -5,7 +5,7 @@
 Li6PS5Cl (F-43m, a = 9.85 Å; Deiseroth et al., Angew. Chem. Int. Ed. 47, 755 (2008)) has its
 Li disordered over half of the 48h sites. The idealised ordered model with each Li at the 24g
 centre of its 48h pair is a saddle, not a minimum: relaxed on CHGNet from slightly rattled
-positions, its energy falls by ~4 eV per cell and the Li leave 24g by 0.5-1.2 Å, and a Li
+positions, its energy falls by ~4 eV per cell and the Li leave 24g by 0.1-1.2 Å, and a Li
 vacancy there makes a second Li move too, so hops built on it are not elementary. This script
 rattles that model (0.05 Å, seeds 0-3), relaxes the positions at the fixed experimental cell on
 CHGNet to 0.01 eV/Å, and writes the lowest-energy result as an ordered P1 CIF.
