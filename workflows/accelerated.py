@@ -11,7 +11,8 @@
    until an atom reaches the trust radius; the next measurement accepts (radius grows) or
    rejects (radius shrinks) it; back to step 2.
 4. The run stops on the expensive engine's own CI-NEB force below ``fmax``, the criterion of
-   plain CI-NEB, so the barrier is the expensive engine's. After ``max_rounds`` the expensive
+   plain CI-NEB, so the barrier is the expensive engine's. When the rounds stall (a rejected
+   step leaves the trust radius below ``MIN_TRUST``) or after ``max_rounds``, the expensive
    CI-NEB climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
    (every expensive call of the abandoned attempts is counted).
 For VASP on a cluster, step 1 (on the uncorrected cheap surface) supplies VASP's images
