@@ -231,6 +231,8 @@ class CorrectedBand:
     """Expensive max NEB force (eV/Å) of the band at each round (rejected steps included)."""
     stop: str = "converged"
     """Why the rounds stopped: converged, above the fallback force, stalled, or the round limit."""
+    rms_forces: list[float] = field(default_factory=list)
+    """Expensive RMS NEB force (eV/Å) of the band at each round: what accepts or rejects a step."""
 
 
 def _evaluate(atoms: Atoms, calculator: Calculator) -> tuple[float, np.ndarray]:
@@ -362,7 +364,9 @@ def corrected_band(
         a.positions = m.positions
     energies = [ends[0].energy, *(m.energy for m in accepted), ends[1].energy]
     structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
-    return CorrectedBand(structures, energies, rounds[-1] < fmax, exact.ionflow_counter.calls, rounds, stop)
+    return CorrectedBand(
+        structures, energies, rounds[-1] < fmax, exact.ionflow_counter.calls, rounds, stop, merits
+    )
 
 
 def end_corrected_band(
