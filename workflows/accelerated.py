@@ -16,8 +16,9 @@
    step leaves the trust radius below ``MIN_TRUST``) or after ``max_rounds``, the expensive
    CI-NEB climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
    (every expensive call of the abandoned attempts is counted).
-For VASP on a cluster, step 1 (on the uncorrected cheap surface) supplies VASP's images
-(``warm_start_images``), whose CI-NEB climbs from there.
+For VASP on a cluster, step 1 supplies VASP's images (``warm_start_images``), corrected by the
+energies and forces of VASP's own end-point relaxations (no VASP call added); VASP's CI-NEB
+climbs from there.
 """
 
 from __future__ import annotations
@@ -213,9 +214,17 @@ class Measurement:
 
 def measure(atoms: Atoms, exact: Calculator, cheap: Calculator) -> Measurement:
     """One expensive call (and one cheap) at ``atoms``."""
-    energy, forces = _evaluate(atoms, exact)
+    return measured(atoms, *_evaluate(atoms, exact), cheap)
+
+
+def measured(atoms: Atoms, energy: float, forces: np.ndarray, cheap: Calculator) -> Measurement:
+    """The expensive ``energy`` and ``forces`` already known at ``atoms`` (a VASP relaxation's
+    last ionic step), with the cheap engine's there for the Δ: no expensive call."""
     e_cheap, f_cheap = _evaluate(atoms, cheap)
-    return Measurement(atoms.positions.copy(), energy, forces, energy - e_cheap, forces - f_cheap)
+    forces = np.asarray(forces, dtype=float).reshape(-1, 3)
+    return Measurement(
+        atoms.positions.copy(), float(energy), forces, float(energy) - e_cheap, forces - f_cheap
+    )
 
 
 @dataclass

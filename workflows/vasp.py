@@ -18,6 +18,7 @@ from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.sets.core import NebSetGenerator, RelaxSetGenerator, StaticSetGenerator
 from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Kpoints
 
 from ionflow.analysis.bader import bader_from_vasp
@@ -252,16 +253,34 @@ def idpp_images(initial: Structure, final: Structure, n_images: int) -> list[Str
 
 @job
 def warm_start_images(
-    initial: Structure, final: Structure, n_images: int, cheap: str = "CHGNet"
+    initial: Structure,
+    final: Structure,
+    n_images: int,
+    cheap: str = "CHGNet",
+    end_energies: list[float] | None = None,
+    end_forces: list | None = None,
 ) -> list[Structure]:
     """The CI-NEB band converged on the machine-learned potential between the VASP-relaxed end
-    points: VASP's images start from it instead of from IDPP (``warm_start``)."""
-    from ionflow.workflows.accelerated import climb_band
+    points: VASP's images start from it instead of from IDPP (``warm_start``).
+
+    Given VASP's energies and forces at the two end points (their relaxations' last ionic
+    step), the band is converged on the cheap surface corrected by those two differences
+    (:func:`ionflow.workflows.accelerated.end_corrected_band`): it keeps VASP's bond lengths
+    rather than the cheap potential's, for no VASP call beyond the relaxations'.
+    """
+    from ionflow.workflows.accelerated import climb_band, counted_calculator, end_corrected_band, measured
     from ionflow.workflows.migration import embedded_neb_settings
 
     settings = embedded_neb_settings()
     images = interpolate_idpp(initial, final, n_images)
-    return climb_band(images, cheap, settings["fmax"], settings["steps"]).images
+    if end_energies is None or end_forces is None:
+        return climb_band(images, cheap, settings["fmax"], settings["steps"]).images
+    base = counted_calculator(cheap)
+    ends = tuple(
+        measured(AseAtomsAdaptor.get_atoms(s), e, f, base)
+        for s, e, f in zip((initial, final), end_energies, end_forces, strict=True)
+    )
+    return end_corrected_band(images, base, ends, settings["fmax"], settings["steps"]).images
 
 
 @job
@@ -292,8 +311,9 @@ class VaspMigrationBarrierMaker(Maker):
     n_images: int = 5
     incar_overrides: dict = field(default_factory=dict)
     warm_start: bool = False
-    """Start VASP's CI-NEB from the band converged on CHGNet (LCLIMB on from the start) instead
-    of IDPP: fewer VASP force calls (see ``benchmarks/warm_start_neb.py``)."""
+    """Start VASP's CI-NEB from the band converged on CHGNet corrected by VASP's energies and
+    forces at the relaxed end points (LCLIMB on from the start) instead of from IDPP: fewer VASP
+    force calls (see ``benchmarks/warm_start_neb.py``)."""
 
     def make(self, hop: HopPath) -> Flow:
         """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
@@ -302,7 +322,12 @@ class VaspMigrationBarrierMaker(Maker):
             r.name = f"relax {end} {hop.hop_id}"
         ends = (relaxes[0].output.structure, relaxes[1].output.structure)
         if self.warm_start:
-            images = warm_start_images(*ends, self.n_images)
+            images = warm_start_images(
+                *ends,
+                self.n_images,
+                end_energies=[r.output.output.energy for r in relaxes],
+                end_forces=[r.output.output.forces for r in relaxes],
+            )
             images.name = f"warm start {hop.hop_id}"
         else:
             images = idpp_images(*ends, self.n_images)
@@ -310,7 +335,7 @@ class VaspMigrationBarrierMaker(Maker):
         neb.name = f"CI-NEB {hop.hop_id}"
         settings = {
             "n_images": self.n_images,
-            "start": "warm:CHGNet" if self.warm_start else "idpp",
+            "start": "warm:CHGNet, corrected at VASP's end points" if self.warm_start else "idpp",
             "incar": incar_settings("neb", hop.initial, self.incar_overrides),
         }
         post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in relaxes], settings)

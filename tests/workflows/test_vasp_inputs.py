@@ -113,6 +113,50 @@ def test_warm_start_images_are_a_converged_chgnet_band(tmp_path):
     assert moved > 0.01
 
 
+def test_warm_start_images_take_the_expensive_engines_end_points_into_account():
+    """Given the expensive engine's energies and forces at the relaxed end points (VASP's last
+    ionic steps; SevenNet's here, standing in), the band is converged on CHGNet corrected by
+    them: same end points, a different band from the uncorrected one; and the VASP flow feeds
+    the end-point relaxations' energies and forces into the warm-start job."""
+    from jobflow import OutputReference
+    from pymatgen.core import Lattice, Structure
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from ionflow.workflows.accelerated import counted_calculator, relax_ends
+    from ionflow.workflows.vasp import VaspMigrationBarrierMaker, warm_start_images
+
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    initial, final, _ = relax_ends(hop.initial, hop.final, "SevenNet", 0.05)
+    expensive = counted_calculator("SevenNet")
+    energies, forces = [], []
+    for end in (initial, final):
+        atoms = AseAtomsAdaptor.get_atoms(end)
+        atoms.calc = expensive
+        energies.append(float(atoms.get_potential_energy()))
+        forces.append(atoms.get_forces().tolist())
+    corrected = warm_start_images.original(initial, final, 3, end_energies=energies, end_forces=forces)
+    plain = warm_start_images.original(initial, final, 3)
+    assert len(corrected) == 5
+    for k in (0, -1):
+        assert np.allclose(corrected[k].cart_coords, plain[k].cart_coords, atol=1e-6)
+    shift = max(np.linalg.norm(a.coords - b.coords) for a, b in zip(corrected[2], plain[2], strict=True))
+    assert shift > 0.01  # the two engines disagree at the end points; the band feels it
+
+    flow = VaspMigrationBarrierMaker(n_images=3, warm_start=True).make(hop)
+    relax_ids = {j.uuid for j in flow.jobs if j.name.startswith("relax ")}
+    warm = next(j for j in flow.jobs if j.name.startswith("warm start"))
+    for key, attribute in (("end_energies", ("output", "energy")), ("end_forces", ("output", "forces"))):
+        refs = warm.function_kwargs[key]
+        assert all(isinstance(r, OutputReference) for r in refs)
+        assert {r.uuid for r in refs} == relax_ids
+        assert all(tuple(a[1] for a in r.attributes) == attribute for r in refs)
+
+
 def test_vasp_engine_without_potcars_is_a_clear_error(interface, tmp_path):
     import os
     import subprocess
