@@ -265,8 +265,9 @@ def warm_start_images(
 
     Given VASP's energies and forces at the two end points (their relaxations' last ionic
     step), the band is converged on the cheap surface corrected by those two differences
-    (:func:`ionflow.workflows.accelerated.end_corrected_band`): it keeps VASP's bond lengths
-    rather than the cheap potential's, for no VASP call beyond the relaxations'.
+    (:func:`ionflow.workflows.accelerated.end_corrected_band`, the embedded warm start's
+    first step): the band feels where the two engines disagree at the end points, for no VASP
+    call beyond the relaxations'.
     """
     from ionflow.workflows.accelerated import climb_band, counted_calculator, end_corrected_band, measured
     from ionflow.workflows.migration import embedded_neb_settings
