@@ -214,10 +214,10 @@ class Measurement:
 
 def measure(atoms: Atoms, exact: Calculator, cheap: Calculator) -> Measurement:
     """One expensive call (and one cheap) at ``atoms``."""
-    return measured(atoms, *_evaluate(atoms, exact), cheap)
+    return measurement_at(atoms, *_evaluate(atoms, exact), cheap)
 
 
-def measured(atoms: Atoms, energy: float, forces: np.ndarray, cheap: Calculator) -> Measurement:
+def measurement_at(atoms: Atoms, energy: float, forces: np.ndarray, cheap: Calculator) -> Measurement:
     """The expensive ``energy`` and ``forces`` already known at ``atoms`` (a VASP relaxation's
     last ionic step), with the cheap engine's there for the Δ: no expensive call."""
     e_cheap, f_cheap = _evaluate(atoms, cheap)
@@ -334,16 +334,16 @@ def corrected_band(
     for a, m in zip((atoms[0], atoms[-1]), ends, strict=True):
         a.calc = SinglePointCalculator(a, energy=m.energy, forces=m.forces)
     curvature = [DeltaCurvature(3 * len(atoms[0])) for _ in atoms[1:-1]]
-    radius, rounds, merits, stop = trust, [], [], f"round limit ({max_rounds})"
+    radius, rounds, rms_forces, stop = trust, [], [], f"round limit ({max_rounds})"
     accepted: list[Measurement] = []
     for _ in range(max_rounds):
         measured = [measure(a, exact, base) for a in atoms[1:-1]]
         forces = _expensive_neb_forces(atoms, measured)
         rounds.append(_largest_norm(forces))
-        merits.append(_rms(forces))
+        rms_forces.append(_rms(forces))
         for old, new, learned in zip(accepted, measured, curvature, strict=False):
             learned.update(new.positions - old.positions, old.d_forces, new.d_forces)
-        if not accepted or merits[-1] < min(merits[:-1]) or rounds[-1] < fmax:
+        if not accepted or rms_forces[-1] < min(rms_forces[:-1]) or rounds[-1] < fmax:
             if accepted:
                 radius = min(1.5 * radius, 4 * trust)
             accepted, verdict = measured, "accepted"
@@ -353,9 +353,10 @@ def corrected_band(
             )
             verdict = "rejected"
         LOG.info(
-            "round %d: expensive CI-NEB force %.3f eV/Å, %s; trust %.3f Å",
+            "round %d: expensive CI-NEB force %.3f eV/Å (RMS %.3f), %s; trust %.3f Å",
             len(rounds),
             rounds[-1],
+            rms_forces[-1],
             verdict,
             radius,
         )
@@ -374,7 +375,7 @@ def corrected_band(
     energies = [ends[0].energy, *(m.energy for m in accepted), ends[1].energy]
     structures = [AseAtomsAdaptor.get_structure(a) for a in atoms]
     return CorrectedBand(
-        structures, energies, rounds[-1] < fmax, exact.ionflow_counter.calls, rounds, stop, merits
+        structures, energies, rounds[-1] < fmax, exact.ionflow_counter.calls, rounds, stop, rms_forces
     )
 
 

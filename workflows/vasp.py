@@ -269,7 +269,12 @@ def warm_start_images(
     first step): the band feels where the two engines disagree at the end points, for no VASP
     call beyond the relaxations'.
     """
-    from ionflow.workflows.accelerated import climb_band, counted_calculator, end_corrected_band, measured
+    from ionflow.workflows.accelerated import (
+        climb_band,
+        counted_calculator,
+        end_corrected_band,
+        measurement_at,
+    )
     from ionflow.workflows.migration import embedded_neb_settings
 
     settings = embedded_neb_settings()
@@ -278,7 +283,7 @@ def warm_start_images(
         return climb_band(images, cheap, settings["fmax"], settings["steps"]).images
     base = counted_calculator(cheap)
     ends = tuple(
-        measured(AseAtomsAdaptor.get_atoms(s), e, f, base)
+        measurement_at(AseAtomsAdaptor.get_atoms(s), e, f, base)
         for s, e, f in zip((initial, final), end_energies, end_forces, strict=True)
     )
     return end_corrected_band(images, base, ends, settings["fmax"], settings["steps"]).images
