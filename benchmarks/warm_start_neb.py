@@ -4,7 +4,8 @@
 
 Six hops: Li and Cu in Li6PS5Cl with one Cu+ (the two shortest Li hops and the shortest Cu
 hop, cut into the conductor relaxed on CHGNet), a Li vacancy hop in bulk AP, one next to the
-graphene of the AP/graphene interface and one in that slab's centre. For each: end points
+graphene of the AP/graphene interface and one in that slab's centre (both AP hosts relaxed on
+CHGNet from rattled positions first: as built they sit on symmetric saddles). For each: end points
 relaxed on the expensive engine (shared by both runs, not counted), then a plain CI-NEB from
 IDPP and the accelerated one (:mod:`ionflow.workflows.accelerated`: a CHGNet band corrected
 at the end points, then trust-region rounds of expensive calls on the band and steps on the

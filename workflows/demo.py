@@ -17,8 +17,8 @@ from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
 from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
-from ionflow.workflows.embedded import relax_positions
-from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
+from ionflow.workflows.embedded import relax_positions, relaxed_host
+from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker, embedded_neb_settings
 
 AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
 
@@ -43,22 +43,28 @@ class InterfaceVsBulkMaker(Maker):
 
     def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
         """One CI-NEB flow per hop; the output is the list of :class:`MigrationBarrierDoc`."""
-        n_images = self.barrier_maker.settings.get("n_images", 5)
-        hops = interface_vs_bulk_hops(ap_bulk, interface, n_images, host)
+        settings = embedded_neb_settings(self.barrier_maker.settings)
+        hops = interface_vs_bulk_hops(ap_bulk, interface, settings["n_images"], host, settings["model"])
         return HopBarriersMaker(name=self.name, barrier_maker=self.barrier_maker).make(hops)
 
 
 def interface_vs_bulk_hops(
-    ap_bulk: Structure, interface: InterfaceModel, n_images: int, host: str = "AP"
+    ap_bulk: Structure,
+    interface: InterfaceModel,
+    n_images: int,
+    host: str = "AP",
+    force_field: str = "CHGNet",
 ) -> list:
     """Li vacancy hops in bulk AP (the interface's in-plane periodicity), next to the carbon and
-    in the slab centre."""
+    in the slab centre, each cut into its host relaxed on ``force_field`` from rattled
+    positions (:func:`~ionflow.workflows.embedded.relaxed_host`): the built models sit on
+    symmetric saddles, and hops cut into them have end points that are not minima."""
     m = interface.info["ap_in_plane_supercell"]
     bulk = ap_bulk.copy()
     bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
+    hops = [ap_bulk_vacancy_hop(relaxed_host(bulk, force_field), host_name=f"{host} bulk", n_images=n_images)]
     return hops + ap_interface_vacancy_hops(
-        interface.structure, host_name=f"{host}/graphene", n_images=n_images
+        relaxed_host(interface.structure, force_field), host_name=f"{host}/graphene", n_images=n_images
     )
 
 
