@@ -115,7 +115,7 @@ def relaxed_host(
     seed: int = 0,
 ) -> Structure:
     """A built host's positions relaxed at fixed cell from slightly rattled positions (seeded:
-    the same host every run); its site properties (an interface's region labels) kept.
+    the same displacements every run); its site properties (an interface's region labels) kept.
 
     A model built on ideal sites is a stationary point by symmetry, and a force-driven
     relaxation that starts on it stays there even where it is a saddle: an AP/graphene
