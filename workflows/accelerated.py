@@ -266,6 +266,20 @@ def _largest_shift(a: np.ndarray, b: np.ndarray) -> float:
     return _largest_norm(a - b)
 
 
+class PartlyFrozenNEB(NEB):
+    """A CI-NEB whose ``frozen`` interior images do not move (their NEB forces read zero);
+    the others still feel them through the springs and tangents."""
+
+    def __init__(self, images: list[Atoms], frozen: list[bool], **kwargs):
+        super().__init__(images, **kwargs)
+        self.frozen = list(frozen)
+
+    def get_forces(self) -> np.ndarray:
+        forces = super().get_forces().reshape(self.nimages - 2, self.natoms, 3)
+        forces[np.asarray(self.frozen, dtype=bool)] = 0.0
+        return forces.reshape(-1, 3)
+
+
 def _corrected_step(
     atoms: list[Atoms],
     anchors: list[Measurement],
@@ -274,6 +288,7 @@ def _corrected_step(
     fmax: float,
     trust: float,
     inner_steps: int,
+    frozen: list[bool],
 ) -> None:
     """Relax the band as a CI-NEB on the corrected surface from the accepted band until an
     atom of some image is ``trust`` Å from its anchor (or the corrected band converges), then
@@ -289,7 +304,7 @@ def _corrected_step(
     for a, m, learned in zip(atoms[1:-1], anchors, curvature, strict=True):
         a.positions = m.positions.copy()
         a.calc = DeltaCorrection(base, m.positions, m.d_energy, m.d_forces, learned.stiffening())
-    optimizer = FIRE(NEB(atoms, climb=True, **NEB_KWARGS), logfile=None)
+    optimizer = FIRE(PartlyFrozenNEB(atoms, frozen, climb=True, **NEB_KWARGS), logfile=None)
     for _ in optimizer.irun(fmax=0.5 * fmax, steps=inner_steps):
         if (
             max(_largest_shift(a.positions, m.positions) for a, m in zip(atoms[1:-1], anchors, strict=True))
@@ -313,6 +328,7 @@ def corrected_band(
     fallback_force: float = FALLBACK_FORCE,
     inner_steps: int = 200,
     min_trust: float = MIN_TRUST,
+    freeze: bool = True,
 ) -> CorrectedBand:
     """Converge a CI-NEB on the expensive engine (``exact``) from a warm band, spending
     expensive calls only on the band itself: a trust-region method whose model is the cheap
@@ -336,8 +352,12 @@ def corrected_band(
     curvature = [DeltaCurvature(3 * len(atoms[0])) for _ in atoms[1:-1]]
     radius, rounds, rms_forces, stop = trust, [], [], f"round limit ({max_rounds})"
     accepted: list[Measurement] = []
+    frozen = [False] * (len(atoms) - 2)
     for _ in range(max_rounds):
-        measured = [measure(a, exact, base) for a in atoms[1:-1]]
+        measured = [
+            old if still else measure(a, exact, base)
+            for a, old, still in zip(atoms[1:-1], accepted or [None] * len(frozen), frozen, strict=True)
+        ]
         forces = _expensive_neb_forces(atoms, measured)
         rounds.append(_largest_norm(forces))
         rms_forces.append(_rms(forces))
@@ -347,18 +367,21 @@ def corrected_band(
             if accepted:
                 radius = min(1.5 * radius, 4 * trust)
             accepted, verdict = measured, "accepted"
+            if freeze:
+                frozen = [_largest_norm(rows) < fmax for rows in np.split(forces, len(measured))]
         else:  # half the step that failed, which may have been shorter than the radius
             radius = 0.5 * max(
                 _largest_shift(m.positions, n.positions) for m, n in zip(accepted, measured, strict=True)
             )
             verdict = "rejected"
         LOG.info(
-            "round %d: expensive CI-NEB force %.3f eV/Å (RMS %.3f), %s; trust %.3f Å",
+            "round %d: expensive CI-NEB force %.3f eV/Å (RMS %.3f), %s; trust %.3f Å; %d images frozen",
             len(rounds),
             rounds[-1],
             rms_forces[-1],
             verdict,
             radius,
+            sum(frozen),
         )
         if rounds[-1] < fmax:
             stop = "converged"
@@ -367,7 +390,7 @@ def corrected_band(
         elif verdict == "rejected" and radius < min_trust:
             stop = f"stalled (trust radius {radius:.3f} Å)"
         else:
-            _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps)
+            _corrected_step(atoms, accepted, base, curvature, fmax, radius, inner_steps, frozen)
             continue
         break
     for a, m in zip(atoms[1:-1], accepted, strict=True):
