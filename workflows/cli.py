@@ -160,9 +160,13 @@ def run_barriers(
         str, typer.Option(help="Embedded engine's potential for the NEB: CHGNet or SevenNet.")
     ] = "CHGNet",
     accelerate: Annotated[
-        bool,
-        typer.Option(help="Warm-start the NEB from a CHGNet band (with --model SevenNet or --engine vasp)."),
-    ] = False,
+        bool | None,
+        typer.Option(
+            "--accelerate/--no-accelerate",
+            help="Warm-start the NEB from a CHGNet band (default: on with --model SevenNet, "
+            "off with --engine vasp and with CHGNet, which is the warm start itself).",
+        ),
+    ] = None,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     engine: EngineOption = "embedded",

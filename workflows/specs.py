@@ -42,7 +42,11 @@ class FlowSpec(BaseModel):
     images: int = Field(5, ge=1)
     fmax: float = Field(0.05, gt=0)
     model: str = Field("CHGNet", description="embedded engine's potential for the NEB (CHGNet, SevenNet)")
-    accelerate: bool = Field(False, description="warm-start the NEB from a CHGNet band")
+    accelerate: bool | None = Field(
+        None,
+        description="warm-start the NEB from a CHGNet band; unset: on where benchmarked "
+        "(embedded engine with a NEB model other than CHGNet), off on VASP and on CHGNet",
+    )
     relax: bool = True
     references: bool = True
     quick: bool = False
@@ -139,19 +143,19 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
         from ionflow.workflows.vasp import VaspMigrationBarrierMaker
 
         maker = VaspMigrationBarrierMaker(
-            n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=spec.accelerate
+            n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.accelerate)
         )
     else:
         from ionflow.workflows.migration import MigrationBarrierMaker
 
         settings = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
-        if spec.accelerate:
-            if spec.model == "CHGNet":
-                raise InputError(
-                    "--accelerate",
-                    "the warm start runs on CHGNet, which is already the NEB's engine",
-                    "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
-                )
+        if spec.accelerate is True and spec.model == "CHGNet":
+            raise InputError(
+                "--accelerate",
+                "the warm start runs on CHGNet, which is already the NEB's engine",
+                "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
+            )
+        if spec.accelerate is not False and spec.model != "CHGNet":
             settings["warm_start"] = "CHGNet"
         maker = MigrationBarrierMaker(settings=settings)
     return [

@@ -49,3 +49,29 @@ def test_spec_builds_one_flow_per_hop_with_both_species(tmp_path):
     spec = load_spec(spec_file(tmp_path, "s.yaml", "flow: barriers\nstructure: host.cif\nspecies: Li,Cu\n"))
     labels = [label for label, _ in build_flows(spec)]
     assert len(labels) == 2 and any(" Li " in x for x in labels) and any(" Cu " in x for x in labels)
+
+
+@pytest.mark.parametrize(
+    ("model", "accelerate", "warm_start"),
+    [
+        ("SevenNet", None, "CHGNet"),  # on by default where the benchmark shows it holds
+        ("SevenNet", False, None),
+        ("CHGNet", None, None),  # CHGNet is the warm start itself: nothing to accelerate
+    ],
+)
+def test_accelerate_is_on_by_default_for_an_expensive_embedded_engine(model, accelerate, warm_start):
+    from ionflow.workflows.specs import FlowSpec
+
+    spec = FlowSpec(flow="barriers", structure="Li6PS5Cl", model=model, accelerate=accelerate)
+    (_, flow), *_ = build_flows(spec)
+    neb = next(j for j in flow.jobs if j.name.startswith("CI-NEB"))
+    assert neb.function_args[2].get("warm_start") == warm_start
+
+
+def test_accelerate_on_chgnet_or_off_on_vasp_by_default():
+    from ionflow.workflows.specs import FlowSpec
+
+    with pytest.raises(InputError, match=r"--accelerate.*fix: add --model SevenNet"):
+        build_flows(FlowSpec(flow="barriers", structure="Li6PS5Cl", accelerate=True))
+    (_, flow), *_ = build_flows(FlowSpec(flow="barriers", structure="Li6PS5Cl", engine="vasp"))
+    assert not any(j.name.startswith("warm start") for j in flow.jobs)
