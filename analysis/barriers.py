@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 from maggma.core import Store
 
+from ionflow.workflows.schemas import ONE_MINIMUM
+
 COLUMNS = {
     "host": "host",
     "species": "species",
@@ -42,18 +44,26 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
         criteria["species"] = {"$in": list(species)}
     store.connect()
     try:
-        rows = list(store.query(criteria=criteria, properties=[*COLUMNS, "energies"]))
+        rows = list(store.query(criteria=criteria, properties=[*COLUMNS, "energies", "relaxed_hop_length"]))
     finally:
         store.close()
-    frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies"])
+    frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies", "relaxed_hop_length"])
     # a barrier whose highest image is an end point is no barrier: say so in the row
-    frame["saddle_interior"] = [_note(row) for row in frame.to_dict("records")]
-    frame = frame.drop(columns=["energies"]).rename(columns=COLUMNS)
+    records = frame.to_dict("records")
+    frame["saddle_interior"] = [_note(row) for row in records]
+    no_hop = [_one_minimum(row) for row in records]
+    frame.loc[no_hop, ["forward_barrier", "reverse_barrier"]] = float("nan")
+    frame = frame.drop(columns=["energies", "relaxed_hop_length"]).rename(columns=COLUMNS)
     return frame.sort_values(["host", "location", "species", "hop"], kind="stable").reset_index(drop=True)
 
 
 def _note(row: dict) -> str:
     """What a reader must know before trusting a barrier row (from the band's energies)."""
+    if _one_minimum(row):
+        return (
+            f"end points relax to one minimum (ion {row['relaxed_hop_length']:.2f} Å apart): "
+            "not a hop, no NEB run"
+        )
     e = list(row.get("energies") or [])
     if len(e) < 3:
         return "fewer than 3 images"
@@ -64,3 +74,9 @@ def _note(row: dict) -> str:
     if drop > DROP_TOLERANCE:
         return f"an image lies {drop:.2f} eV below an end point: end point not a minimum, barrier understated"
     return ""
+
+
+def _one_minimum(row: dict) -> bool:
+    """The hop's end points relaxed into one minimum (older documents lack the length)."""
+    length = row.get("relaxed_hop_length")
+    return length is not None and not pd.isna(length) and length < ONE_MINIMUM

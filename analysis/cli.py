@@ -19,6 +19,13 @@ Results = Annotated[
 ]
 
 
+def _cell(value) -> str:
+    """A table cell: floats to 3 decimals, a missing number (NaN) as a dash."""
+    if isinstance(value, float):
+        return "—" if value != value else f"{value:.3f}"
+    return str(value)
+
+
 def print_frame(frame, fmt: str, title: str) -> None:
     """Print a DataFrame as a rich table, CSV, JSON or Markdown."""
     if fmt == "table":
@@ -26,7 +33,7 @@ def print_frame(frame, fmt: str, title: str) -> None:
         for col in frame.columns:
             table.add_column(str(col), justify="right" if frame[col].dtype.kind in "fi" else "left")
         for row in frame.itertuples(index=False):
-            table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+            table.add_row(*[_cell(v) for v in row])
         console.print(table)
     elif fmt == "csv":
         print(frame.to_csv(index=False), end="")

@@ -16,7 +16,7 @@ from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.presets import load_preset
 from ionflow.workflows.accelerated import climb_band, warm_started_band
 from ionflow.workflows.embedded import CountedRelaxMaker
-from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
+from ionflow.workflows.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 
 
 def embedded_neb_settings(overrides: dict | None = None) -> dict:
@@ -27,14 +27,16 @@ def embedded_neb_settings(overrides: dict | None = None) -> dict:
 
 @job
 def relax_end_points(initial: Structure, final: Structure, settings: dict) -> dict:
-    """Relax both end points at fixed cell; atom order is kept."""
+    """Relax both end points at fixed cell to ``end_point_fmax`` (``end_point_optimizer``, an
+    ASE optimizer's name); atom order is kept."""
     start = time.perf_counter()
     maker = CountedRelaxMaker(
         force_field_name=settings["model"],
         dispersion=bool(settings.get("dispersion", False)),
         relax_cell=False,
-        steps=settings["relax_steps"],
-        relax_kwargs={"fmax": settings["relax_fmax"]},
+        steps=settings["end_point_steps"],
+        relax_kwargs={"fmax": settings["end_point_fmax"]},
+        optimizer_kwargs={"optimizer": settings["end_point_optimizer"]},
     )
     relaxed = [maker._run_ase_safe(s.copy()) for s in (initial, final)]
     return {
@@ -51,6 +53,21 @@ def relax_end_points(initial: Structure, final: Structure, settings: dict) -> di
 def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> MigrationBarrierDoc:
     """IDPP images between the relaxed end points, then CI-NEB on the embedded engine."""
     start = time.perf_counter()
+    moving = hop["moving_index"]
+    separation = float(end_points["initial"][moving].distance(end_points["final"][moving]))
+    if separation < ONE_MINIMUM:
+        # both end points relaxed into one minimum: there is no hop and no band to converge
+        return MigrationBarrierDoc.from_hop(
+            end_points["energies"],
+            hop,
+            relaxed_hop_length=separation,
+            converged=False,
+            engine=f"embedded:{settings['model']}",
+            settings=settings,
+            force_calls=end_points["force_calls"],
+            wall_time_s=end_points["wall_time_s"],
+            provenance=Provenance(job_uuid=current_job_uuid()),
+        )
     images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
     dispersion = bool(settings.get("dispersion", False))
     if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
@@ -78,6 +95,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
     return MigrationBarrierDoc.from_hop(
         band.energies,
         hop,
+        relaxed_hop_length=separation,
         converged=bool(end_points["converged"]) and band.converged,
         engine=engine,
         settings=settings,

@@ -14,6 +14,11 @@ def result_key(*parts) -> str:
     return hashlib.sha1(json.dumps(list(parts), sort_keys=True).encode()).hexdigest()[:20]
 
 
+ONE_MINIMUM = 0.5
+"""Å: a hopping ion closer than this between its relaxed end points has no hop to make (the
+end points relaxed into one minimum, e.g. onto the site between them)."""
+
+
 class Provenance(BaseModel):
     """Where a result came from."""
 
@@ -36,6 +41,11 @@ class MigrationBarrierDoc(BaseModel):
     location: str = Field("bulk", description="bulk, interface or slab-centre")
     hop_length: float = Field(description="distance between the two sites (Å)")
     hop_fingerprint: str = Field("", description="hash of the hop's end points")
+    relaxed_hop_length: float | None = Field(
+        None,
+        description="distance (Å) of the hopping ion between the relaxed end points; below "
+        "ONE_MINIMUM both relaxed into one minimum: no hop, no NEB run",
+    )
     energies: list[float]
     forward_barrier: float = Field(description="E_saddle - E_initial (eV)")
     reverse_barrier: float = Field(description="E_saddle - E_final (eV)")

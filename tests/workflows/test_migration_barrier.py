@@ -62,6 +62,8 @@ def test_symmetric_hop_barrier(neb_run):
     assert 0 < doc["saddle_image"] < N_IMAGES + 1
     assert doc["saddle_image"] == (N_IMAGES + 1) // 2
     assert 0.1 < doc["forward_barrier"] < 0.6
+    # relaxed end points are still two sites apart (the ion did not relax onto the site between)
+    assert doc["relaxed_hop_length"] == pytest.approx(doc["hop_length"], abs=0.5)
 
 
 def test_job_records_engine_settings_force_calls_and_time(neb_run):
@@ -96,3 +98,44 @@ def test_table_printed_and_readable(neb_run):
         text=True,
     )
     assert out.returncode == 0 and out.stdout.splitlines()[0].startswith("host,species,hop")
+
+
+def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
+    """A 'hop' whose final end point is the initial one with the ion nudged 0.3 Å: both relax
+    into the same minimum, so no NEB runs and the table says so instead of printing a barrier."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+
+    from ionflow.inputs.hops import HopPath
+    from ionflow.workflows.migration import MigrationBarrierMaker
+    from ionflow.workflows.schemas import ONE_MINIMUM, MigrationBarrierDoc
+    from ionflow.workflows.store import save_results
+
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    host.make_supercell(2)
+    host.remove_sites([host.indices_from_symbol("Li")[0]])
+    moving = host.indices_from_symbol("Li")[0]
+    final = host.copy()
+    final.translate_sites([moving], [0.3, 0.0, 0.0], frac_coords=False)
+    hop = HopPath("Li-nudge", "Li", 0.3, host, final, moving, host="Li3OCl")
+    flow = MigrationBarrierMaker(settings={"n_images": 3}).make(hop)
+    responses = run_locally(flow, store=JobStore(MemoryStore()), root_dir=tmp_path, ensure_success=True)
+    doc = MigrationBarrierDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
+    assert doc.relaxed_hop_length < ONE_MINIMUM
+    assert not doc.converged and len(doc.energies) == 2  # end points only: no band was made
+    assert doc.force_calls > 2
+    store = results_store(tmp_path / "r.json")
+    save_results(store, [doc])
+    row = barrier_frame(store).iloc[0]
+    assert (
+        row["note"].startswith("end points relax to one minimum") and row["Ea fwd (eV)"] != row["Ea fwd (eV)"]
+    )
+    cli = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()"]
+    shown = subprocess.run(
+        [*cli, "barriers", "--results", str(tmp_path / "r.json")], capture_output=True, text=True
+    )
+    assert shown.returncode == 0 and "end points relax" in shown.stdout and "—" in shown.stdout
