@@ -35,10 +35,6 @@ import time
 
 from pymatgen.core import Structure
 
-MIN_SEPARATION = 0.5
-"""Å: the hopping ion must be this far apart in the relaxed end points for them to be two
-minima (a hop), not one."""
-
 
 def hop_groups(n_images: int) -> list[tuple[list, int]]:
     """Candidate hops, shortest first, and how many of each group the benchmark takes."""
@@ -89,6 +85,7 @@ def main() -> None:
 
     from ionflow.inputs.hops import interpolate_idpp
     from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
+    from ionflow.workflows.schemas import ONE_MINIMUM
 
     print(
         f"expensive engine: {args.expensive} (stands in for DFT); cheap: {args.cheap}; "
@@ -104,7 +101,7 @@ def main() -> None:
                 break
             ends = relax_ends(hop.initial, hop.final, args.expensive, args.end_fmax, 3000)
             separation = ends[0][hop.moving_index].distance(ends[1][hop.moving_index])
-            if separation < MIN_SEPARATION:
+            if separation < ONE_MINIMUM:  # the migration flow's own test (no hop, no NEB)
                 print(
                     f"  {hop.host} {hop.species} {hop.hop_id} skipped: its end points relax to one minimum "
                     f"(hopping ion {separation:.2f} Å apart after relaxation)",
