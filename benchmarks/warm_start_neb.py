@@ -85,6 +85,7 @@ def main() -> None:
 
     from ionflow.inputs.hops import interpolate_idpp
     from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
+    from ionflow.workflows.migration import relaxed_hop_length
     from ionflow.workflows.schemas import ONE_MINIMUM
 
     print(
@@ -100,7 +101,7 @@ def main() -> None:
             if taken == wanted:
                 break
             ends = relax_ends(hop.initial, hop.final, args.expensive, args.end_fmax, 3000)
-            separation = ends[0][hop.moving_index].distance(ends[1][hop.moving_index])
+            separation = relaxed_hop_length(ends[0], ends[1], hop.moving_index)
             if separation < ONE_MINIMUM:  # the migration flow's own test (no hop, no NEB)
                 print(
                     f"  {hop.host} {hop.species} {hop.hop_id} skipped: its end points relax to one minimum "

@@ -49,57 +49,55 @@ def relax_end_points(initial: Structure, final: Structure, settings: dict) -> di
     }
 
 
+def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) -> float:
+    """Distance (Å, minimum image) of the hopping ion between the relaxed end points; below
+    :data:`~ionflow.workflows.schemas.ONE_MINIMUM` they are one minimum, not a hop."""
+    return float(initial[moving_index].distance(final[moving_index]))
+
+
 @job
 def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> MigrationBarrierDoc:
-    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine."""
+    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine (none
+    when both end points relaxed into one minimum: no hop, no band)."""
     start = time.perf_counter()
-    moving = hop["moving_index"]
-    separation = float(end_points["initial"][moving].distance(end_points["final"][moving]))
-    if separation < ONE_MINIMUM:
-        # both end points relaxed into one minimum: there is no hop and no band to converge
-        return MigrationBarrierDoc.from_hop(
-            end_points["energies"],
-            hop,
-            relaxed_hop_length=separation,
-            converged=False,
-            engine=f"embedded:{settings['model']}",
-            settings=settings,
-            force_calls=end_points["force_calls"],
-            wall_time_s=end_points["wall_time_s"],
-            provenance=Provenance(job_uuid=current_job_uuid()),
-        )
-    images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
+    separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
     dispersion = bool(settings.get("dispersion", False))
-    if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
-        _, band = warm_started_band(
-            images,
-            settings["warm_start"],
-            settings["model"],
-            settings["fmax"],
-            settings["steps"],
-            dispersion=dispersion,
-        )
-        engine = f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})"
+    engine = f"embedded:{settings['model']}" + ("+D3" if dispersion else "")
+    if separation < ONE_MINIMUM:
+        energies, converged, band_calls = end_points["energies"], False, 0
     else:
-        band = climb_band(
-            images,
-            settings["model"],
-            settings["fmax"],
-            settings["steps"],
-            dispersion,
-            climb=settings["climb"],
-            method=settings["method"],
-        )
-        engine = f"embedded:{settings['model']}" + ("+D3" if dispersion else "")
+        images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
+        if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
+            _, band = warm_started_band(
+                images,
+                settings["warm_start"],
+                settings["model"],
+                settings["fmax"],
+                settings["steps"],
+                dispersion=dispersion,
+            )
+            engine = f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})"
+        else:
+            band = climb_band(
+                images,
+                settings["model"],
+                settings["fmax"],
+                settings["steps"],
+                dispersion,
+                climb=settings["climb"],
+                method=settings["method"],
+            )
+        energies, band_calls = band.energies, band.force_calls
+        converged = bool(end_points["converged"]) and band.converged
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
     return MigrationBarrierDoc.from_hop(
-        band.energies,
+        energies,
         hop,
         relaxed_hop_length=separation,
-        converged=bool(end_points["converged"]) and band.converged,
+        converged=converged,
         engine=engine,
         settings=settings,
-        force_calls=end_points["force_calls"] + band.force_calls,
+        force_calls=end_points["force_calls"] + band_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
     )
