@@ -98,8 +98,8 @@ def submit(
         done = submit_spec(flow_spec, profile)
     if not done.created:
         console.print(
-            f"already submitted: workflow {done.wf_id} ({done.name}) is {done.state}; nothing added "
-            "(`ionflow status`, `ionflow rerun --failed`)",
+            f"already submitted: workflow {done.wf_id} ({done.name}): {done.state}; nothing added; "
+            f"next: {', '.join(done.advice)}",
             highlight=False,
         )
         return
@@ -116,7 +116,7 @@ def launch(
     from ionflow.hpc.submit import launch_ready, resolved
 
     profile = resolved(load_profile(cluster))
-    with launchpad_session(profile, quiet=quiet) as lp:
+    with launchpad_session(profile) as lp:
         queued = launch_ready(lp, profile)
     if queued or not quiet:
         console.print(f"queued: {', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing ready'}")

@@ -15,7 +15,10 @@ from pathlib import Path
 import yaml
 
 from ionflow.hpc.profiles import ClusterProfile
+from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.files import SECRET_MODE, atomic_write
+from ionflow.inputs.locations import expand_secrets, is_mongodb
 from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 
 
@@ -38,28 +41,14 @@ def project_data(
 ) -> dict:
     """jobflow-remote project settings from a profile: one worker on its scheduler, queue and
     outputs in the LaunchPad's MongoDB (or the stores given, as serialized maggma stores)."""
-    if queue_store is None and not profile.launchpad.startswith(("mongodb://", "mongodb+srv://")):
+    if queue_store is None and not is_mongodb(profile.launchpad):
         raise InputError(
             f"{profile.source}: field 'launchpad'",
             "jobflow-remote keeps its queue in MongoDB, and this profile has a file LaunchPad",
             "set launchpad: mongodb://... or use --backend fireworks",
         )
     work = Path(profile.work_dir).expanduser().resolve()
-    resources = {
-        "nodes": profile.nodes,
-        "ntasks_per_node": profile.ntasks_per_node,
-        "time": profile.walltime,
-        "partition": profile.partition,
-        "account": profile.account,
-    }
-    if profile.scheduler == "pbs":
-        resources = {
-            "select": profile.nodes,
-            "ncpus": profile.ntasks_per_node,
-            "walltime": profile.walltime,
-            "queue": profile.partition,
-            "account": profile.account,
-        }
+    resources = SCHEDULERS[profile.scheduler].jf_remote_resources(profile)
     return {
         "name": project_name(profile),
         "base_dir": str(work / "jf-remote"),
@@ -72,11 +61,11 @@ def project_data(
                 "resources": resources,
             }
         },
-        "queue": {"store": queue_store or _mongo_store(profile.launchpad, "jf_jobs")},
+        "queue": {"store": queue_store or _mongo_store(expand_secrets(profile.launchpad), "jf_jobs")},
         "jobstore": {
             "@module": "jobflow.core.store",
             "@class": "JobStore",
-            "docs_store": docs_store or _mongo_store(profile.launchpad, "ionflow_outputs"),
+            "docs_store": docs_store or _mongo_store(expand_secrets(profile.launchpad), "ionflow_outputs"),
             "additional_stores": {},
         },
         "runner": {"delay_checkout": 5, "delay_check_run_status": 5, "delay_advance_status": 5},
@@ -85,13 +74,14 @@ def project_data(
 
 def write_project(data: dict) -> Path:
     """Write the project into jobflow-remote's projects folder (``$JFREMOTE_PROJECTS_FOLDER``
-    or ``~/.jfremote``), replacing an older one of the same name."""
+    or ``~/.jfremote``), replacing an older one of the same name: atomically and readable by
+    the owner alone (jobflow-remote needs the database URI, password included, in it)."""
     from jobflow_remote import SETTINGS
 
     folder = Path(os.environ.get("JFREMOTE_PROJECTS_FOLDER") or SETTINGS.projects_folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{data['name']}.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    atomic_write(path, yaml.safe_dump(data, sort_keys=False).encode(), SECRET_MODE)
     return path
 
 

@@ -1,172 +1,142 @@
 """The FireWorks LaunchPad of a cluster profile: MongoDB on a cluster, or a file on one machine.
 
-A ``file:<path>`` LaunchPad is FireWorks' own mongomock persistence (the
-``MONGOMOCK_SERVERSTORE_FILE`` setting): every process loads the whole file and writes it
-all back, so the last writer wins. ionflow makes that safe by letting one writer at a time
-hold ``<path>.lock`` (an ``flock``): :func:`launchpad_session` for ionflow's own commands,
-``flock <path>.lock rlaunch ...`` in the batch jobs. Readers (``ionflow status``) take a
-snapshot without the lock and never write back. The price: on a file LaunchPad the batch
-jobs run one at a time. Use MongoDB (a ``mongodb://`` URI in the profile) for real work.
+``mongodb://`` (or ``mongodb+srv://``): FireWorks' own ``LaunchPad`` in URI mode, the
+database named by the URI, through pymongo. The URI may hold ``${VAR}`` references
+(a password): they are expanded only here, in memory, when the client is made.
+
+``file:<path>``: FireWorks' ``LaunchPad`` on mongomock, kept in the file by
+:class:`~ionflow.hpc.filedb.FileDatabase`: every LaunchPad operation locks the file for
+milliseconds, reloads what other processes wrote, and writes back atomically. Batch jobs
+run side by side; a kill never empties or half-writes the file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import os
-import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import fireworks.core.launchpad as lp_module
+import mongomock.gridfs
+from fireworks import LaunchPad
+from jobflow import JobStore
+from maggma.stores import MongoURIStore
+
+from ionflow.hpc.filedb import FileDatabase
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.files import SECRET_MODE
+from ionflow.inputs.locations import expand_secrets, host_of, is_mongodb, uri_database
+from ionflow.workflows.store import ResultsFileStore
 
 DB_NAME = "ionflow"
-ENV_FILE = "MONGOMOCK_SERVERSTORE_FILE"
+COLLECTIONS = ("fireworks", "launches", "offline_runs", "fw_id_assigner", "workflows")
+SERVER_TIMEOUT_MS = 5000
 
 
 def launchpad_file(profile: ClusterProfile) -> Path | None:
     """The LaunchPad file of a ``file:`` profile (absolute), else None (MongoDB)."""
-    if not profile.launchpad.startswith("file:"):
+    if is_mongodb(profile.launchpad):
         return None
-    return Path(profile.launchpad.removeprefix("file:")).expanduser().resolve()
+    return Path(expand_secrets(profile.launchpad).removeprefix("file:")).expanduser().resolve()
 
 
-def _use_client(db_file: Path | None) -> None:
-    """Point FireWorks at the mongomock file client or at pymongo, as ``fw_config`` does when
-    ``MONGOMOCK_SERVERSTORE_FILE`` is set before it is imported; done here so that one
-    process can open both kinds."""
-    if db_file is not None:
-        os.environ[ENV_FILE] = str(db_file)
-    else:
-        os.environ.pop(ENV_FILE, None)
-    import fireworks.core.launchpad as lp_module
-
-    if db_file is not None:
-        import mongomock.gridfs
-        import mongomock_persistence
-
-        mongomock.gridfs.enable_gridfs_integration()
-        lp_module.MongoClient = mongomock_persistence.MongoClient
-    else:
-        import pymongo
-
-        lp_module.MongoClient = pymongo.MongoClient
-
-
-def _open(profile: ClusterProfile, db_file: Path | None):
-    from fireworks import LaunchPad
-
-    _use_client(db_file)
-    if db_file is None:
+def _mongodb_launchpad(profile: ClusterProfile) -> LaunchPad:
+    uri = expand_secrets(profile.launchpad)
+    try:
         return LaunchPad(
-            host=profile.launchpad, uri_mode=True, mongoclient_kwargs={"serverSelectionTimeoutMS": 5000}
+            host=uri,
+            name=uri_database(profile.launchpad),
+            uri_mode=True,
+            strm_lvl="WARNING",
+            mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
         )
-    if not db_file.exists():
-        db_file.parent.mkdir(parents=True, exist_ok=True)
-        db_file.write_text("{}")
-    for attempt in range(50):  # a batch job may be writing the file back right now
-        try:
-            return LaunchPad(host="localhost", name=DB_NAME, strm_lvl="WARNING")
-        except ValueError as exc:  # bson's JSON decoder: a file being written, or damaged
-            if attempt == 49:
-                raise InputError(
-                    str(db_file),
-                    f"is not a readable LaunchPad file ({exc})",
-                    "restore it from a copy, or point the profile's launchpad at a new file",
-                ) from None
-            time.sleep(0.1)
-    raise AssertionError("unreachable")
+    except Exception as exc:  # pymongo's errors; their text can quote the URI, so name the host only
+        raise InputError(
+            f"{profile.source}: field 'launchpad'",
+            f"MongoDB at {host_of(profile.launchpad)} cannot be used ({type(exc).__name__})",
+            "check the URI, its password variable, VPN or firewall (`ionflow cluster check`)",
+        ) from None
 
 
-def _initialise(lp) -> None:
+def _file_launchpad(db_file: Path) -> tuple[LaunchPad, FileDatabase]:
+    db = FileDatabase(db_file, mode=SECRET_MODE)
+    mongomock.gridfs.enable_gridfs_integration()  # FireWorks' GridFS fallback on mongomock
+    original = lp_module.MongoClient
+    lp_module.MongoClient = lambda *args, **kwargs: db.client  # FireWorks makes its client by this name
+    try:
+        lp = LaunchPad(host="localhost", name=DB_NAME, strm_lvl="WARNING")
+    finally:
+        lp_module.MongoClient = original
+    for name in COLLECTIONS:
+        setattr(lp, name, db.synced(getattr(lp, name)))
+    lp.db = db.synced(lp.db)
+    if lp.gridfs_fallback is not None:
+        lp.gridfs_fallback = db.synced(lp.gridfs_fallback)
+    return lp, db
+
+
+def _initialise(lp: LaunchPad) -> None:
     """Give a new, empty LaunchPad FireWorks' id counters (``lpad reset`` on nothing)."""
     if lp.fw_id_assigner.count_documents({}) == 0 and lp.fireworks.count_documents({}) == 0:
         lp.reset("", require_password=False)
 
 
-def _save(lp, db_file: Path) -> None:
-    """Write the in-memory LaunchPad to its file atomically, then detach the exit-time write."""
-    from bson import json_util
-
-    store = lp.connection._store
-    payload = json_util.dumps(store.to_dict())
-    fd, tmp = tempfile.mkstemp(prefix=f".{db_file.name}.", dir=db_file.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, db_file)
-    store._finalizer.detach()
-
-
-def _discard(lp) -> None:
-    store = getattr(lp.connection, "_store", None)
-    finalizer = getattr(store, "_finalizer", None)
-    if finalizer is not None:
-        finalizer.detach()
-
-
 @contextlib.contextmanager
-def file_lock(db_file: Path, quiet: bool = False) -> Iterator[None]:
-    """Hold ``<db_file>.lock`` exclusively (the lock the batch jobs' ``flock`` takes)."""
-    db_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(f"{db_file}.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            if not quiet:
-                print(f"waiting for {db_file}: a running job holds it", file=sys.stderr)
-            fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def launchpad_session(profile: ClusterProfile, write: bool = True) -> Iterator[LaunchPad]:
+    """The profile's LaunchPad for one command.
 
-
-@contextlib.contextmanager
-def launchpad_session(profile: ClusterProfile, write: bool = True, quiet: bool = False) -> Iterator:
-    """The profile's LaunchPad: ``write`` sessions hold the lock and save on success;
-    read sessions see a snapshot and never write."""
+    A file LaunchPad is held for the whole block (seconds: the command's own reads and
+    writes, never a job's run), written once at its end if it changed, unchanged if the block
+    fails. A read session (``write=False``) of a file that does not exist is an error:
+    nothing is created.
+    """
     db_file = launchpad_file(profile)
     if db_file is None:
-        lp = _open(profile, None)
-        if write:
-            _initialise(lp)
+        lp = _mongodb_launchpad(profile)
         try:
+            if write:
+                _initialise(lp)
             yield lp
         finally:
             lp.connection.close()
         return
-    if not write:
-        lp = _open(profile, db_file)
-        try:
-            yield lp
-        finally:
-            _discard(lp)
-        return
-    with file_lock(db_file, quiet=quiet):
-        lp = _open(profile, db_file)
-        _initialise(lp)
-        try:
-            yield lp
-        except BaseException:
-            _discard(lp)  # an error midway: the file keeps its last good state
-            raise
-        _save(lp, db_file)
+    if not write and not db_file.exists():
+        raise InputError(
+            f"{profile.source}: field 'launchpad'",
+            f"{db_file} does not exist (nothing was submitted with this profile)",
+            "check the path, or `ionflow submit` a spec first",
+        )
+    lp, db = _file_launchpad(db_file)
+    with db.transaction():  # a read sees one consistent state; a read writes nothing
+        if write:
+            _initialise(lp)
+        yield lp
 
 
-def launchpad_yaml(profile: ClusterProfile, folder: Path) -> Path:
-    """A ``my_launchpad.yaml`` for ``rlaunch -l`` in the batch jobs."""
-    import yaml
+def open_launchpad(profile: ClusterProfile) -> LaunchPad:
+    """The LaunchPad for a long-running process (a batch job's rocket): with a file, each
+    operation is its own short transaction, so the file is never held while a job runs."""
+    db_file = launchpad_file(profile)
+    if db_file is None:
+        return _mongodb_launchpad(profile)
+    return _file_launchpad(db_file)[0]
 
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "launchpad.yaml"
-    if launchpad_file(profile) is None:
-        data = {"host": profile.launchpad, "uri_mode": True}
-    else:
-        data = {"host": "localhost", "name": DB_NAME}
-    path.write_text(yaml.safe_dump(data))
-    return path
+
+def job_store(profile: ClusterProfile) -> JobStore:
+    """jobflow's store of job outputs: beside a file LaunchPad, or the LaunchPad's database.
+
+    Made in the process that runs or reads jobs, never put into a workflow: the LaunchPad's
+    documents hold no URI (and so no password).
+    """
+    db_file = launchpad_file(profile)
+    if db_file is None:
+        uri = expand_secrets(profile.launchpad)
+        store = MongoURIStore(
+            uri,
+            collection_name="ionflow_outputs",
+            key="uuid",
+            mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
+        )
+        return JobStore(store)
+    return JobStore(ResultsFileStore(db_file.with_name(f"{db_file.stem}-outputs.json"), key="uuid"))

@@ -12,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ionflow.hpc.launchpad import launchpad_session
+from ionflow.hpc.launchpad import job_store, launchpad_session
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.queue import ALIVE, queue_states
+from ionflow.inputs.locations import expand_secrets, is_mongodb
+from ionflow.workflows.store import ResultsFileStore, results_store
 
 ACTIVE = ("RESERVED", "RUNNING")
 FW_FIELDS = {"fw_id": 1, "name": 1, "state": 1, "launches": 1, "spec._tasks.job.uuid": 1}
@@ -101,9 +103,6 @@ def job_rows(profile: ClusterProfile, results: bool = True) -> list[dict[str, An
 
 def _add_energies(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
     """Final energies of finished jobs that output them (end-point relaxations), one query."""
-    from ionflow.hpc.submit import job_store
-    from ionflow.workflows.store import ResultsFileStore
-
     wanted = {
         r["job_uuid"]: r for r in rows if r["state"] == "COMPLETED" and not r["result"] and r["job_uuid"]
     }
@@ -126,12 +125,10 @@ def _add_energies(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
 
 def _add_results(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
     """The stored result of each finished job that produced one (barrier, charge transfer)."""
-    from ionflow.workflows.store import results_store
-
     where = profile.results
-    if not where.startswith(("mongodb://", "mongodb+srv://")) and not Path(where).exists():
+    if not is_mongodb(where) and not Path(where).exists():
         return
-    store = results_store(where)
+    store = results_store(expand_secrets(where))
     store.connect()
     try:
         by_job: dict[str, str] = {}

@@ -11,13 +11,14 @@ import re
 import shutil
 from importlib.resources import files
 from pathlib import Path
-from typing import Literal
 
+import pymongo
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
+from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
+from ionflow.inputs.locations import expand_secrets, host_of, is_mongodb, missing_variables, uri_database
 
-SUBMIT_COMMAND = {"slurm": "sbatch", "pbs": "qsub"}
 WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
 
 
@@ -28,7 +29,7 @@ class ClusterProfile(BaseModel):
 
     name: str = ""
     source: str = ""
-    scheduler: Literal["slurm", "pbs"]
+    scheduler: str = Field(description="a name in ionflow.hpc.schedulers.SCHEDULERS: slurm, pbs")
     account: str = Field(min_length=1)
     partition: str = Field(min_length=1, description="SLURM partition or PBS queue")
     nodes: int = Field(1, ge=1)
@@ -39,6 +40,13 @@ class ClusterProfile(BaseModel):
     launchpad: str = Field(description="mongodb:// URI, or file:<path> for a single machine")
     results: str = Field(description="mongodb:// URI or a results file")
     work_dir: str = Field("ionflow-cluster", description="folder for batch scripts, job folders and logs")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        if value not in SCHEDULERS:
+            raise ValueError(f"must be one of {', '.join(SCHEDULERS)}")
+        return value
 
     @field_validator("walltime")
     @classmethod
@@ -52,12 +60,21 @@ class ClusterProfile(BaseModel):
     def _launchpad(cls, value: str) -> str:
         if not value.startswith(("mongodb://", "mongodb+srv://", "file:")):
             raise ValueError("must be a mongodb:// URI or file:<path>")
+        if is_mongodb(value) and not uri_database(value):
+            raise ValueError("names no database (mongodb://user@host:27017/DATABASE)")
+        return value
+
+    @field_validator("results")
+    @classmethod
+    def _results(cls, value: str) -> str:
+        if is_mongodb(value) and not uri_database(value):
+            raise ValueError("names no database (mongodb://user@host:27017/DATABASE)")
         return value
 
     @property
     def submit_command(self) -> str:
         """The scheduler's submit program (``sbatch`` or ``qsub``)."""
-        return SUBMIT_COMMAND[self.scheduler]
+        return SCHEDULERS[self.scheduler].submit_command
 
 
 def user_profile_dir() -> Path:
@@ -84,10 +101,11 @@ def _field_fix(field: str) -> str:
     fixes = {
         "account": "add `account: <your allocation>`",
         "walltime": 'add `walltime: "24:00:00"` (HH:MM:SS)',
-        "scheduler": "set `scheduler: slurm` or `scheduler: pbs`",
+        "scheduler": f"set `scheduler:` to one of {', '.join(SCHEDULERS)}",
         "partition": "add `partition: <partition or queue name>`",
-        "launchpad": "add `launchpad: mongodb://user@host:27017/fireworks` (or file:<path> on one machine)",
-        "results": "add `results: mongodb://...` or a results file path",
+        "launchpad": "set `launchpad: mongodb://user:${DB_PASSWORD}@host:27017/fireworks` "
+        "(or file:<path> on one machine)",
+        "results": "set `results: mongodb://user:${DB_PASSWORD}@host:27017/ionflow` or a results file path",
     }
     return fixes.get(field, f"see the bundled example profiles for {field!r}")
 
@@ -107,17 +125,16 @@ def load_profile(name_or_path: str) -> ClusterProfile:
     data = read_yaml_mapping(path, "see the bundled example profiles")
     for key in ("launchpad", "results"):  # secrets stay out of the file: mongodb://${FW_DB_URI}
         value = data.get(key)
-        if isinstance(value, str) and "$" in value:
-            data[key] = os.path.expandvars(value)
-            if "$" in data[key]:
-                missing = re.findall(r"\$\{?(\w+)", data[key])[0]
+        if isinstance(value, str):
+            missing = missing_variables(value)
+            if missing:
                 raise InputError(
                     f"{path}: field {key!r}",
-                    f"uses environment variable {missing}, which is not set",
-                    f"export {missing}=... before running ionflow",
+                    f"uses environment variable {missing[0]}, which is not set",
+                    f"export {missing[0]}=... before running ionflow",
                 )
     try:
-        return ClusterProfile(name=path.stem, source=str(path), **data)
+        return ClusterProfile(**{"name": path.stem, **data, "source": str(path)})
     except ValidationError as exc:
         raise field_error(path, exc, _field_fix) from None
 
@@ -141,19 +158,20 @@ def check_profile(profile: ClusterProfile, timeout_s: float = 3.0) -> list[str]:
 
 
 def _database_problem(where: str, timeout_s: float) -> str | None:
-    if where.startswith(("mongodb://", "mongodb+srv://")):
-        import pymongo
-
+    if is_mongodb(where):
         try:
-            client = pymongo.MongoClient(where, serverSelectionTimeoutMS=int(timeout_s * 1000))
+            uri = expand_secrets(where)
+            client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=int(timeout_s * 1000))
             client.admin.command("ping")
+        except InputError as exc:
+            return str(exc)
         except Exception as exc:  # pymongo raises several kinds; all mean "not reachable"
-            host = where.split("://", 1)[-1].split("@")[-1].split("/")[0]
             return (
-                f"MongoDB at {host} is not reachable ({type(exc).__name__}); check the URI, VPN or firewall"
+                f"MongoDB at {host_of(where)} is not reachable ({type(exc).__name__}); "
+                "check the URI, its password variable, VPN or firewall"
             )
         return None
-    path = Path(where.removeprefix("file:")).expanduser()
+    path = Path(expand_secrets(where).removeprefix("file:")).expanduser()
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.exists():
         return f"folder {folder} does not exist; create it or change the path"

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
+from qtoolkit.host.local import LocalHost
+from qtoolkit.manager import QueueManager
+
 from ionflow.hpc.profiles import ClusterProfile
+from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.inputs.errors import InputError
 
 ALIVE = ("QUEUED", "QUEUED_HELD", "RUNNING", "SUSPENDED", "REQUEUED", "REQUEUED_HELD")
 """Scheduler states of a job that may still run its firework."""
 
 
-def queue_manager(profile: ClusterProfile):
+def queue_manager(profile: ClusterProfile) -> QueueManager:
     """qtoolkit's manager for the profile's scheduler on this machine."""
-    from qtoolkit.host.local import LocalHost
-    from qtoolkit.manager import QueueManager
-
-    if profile.scheduler == "slurm":
-        from qtoolkit.io.slurm import SlurmIO
-
-        return QueueManager(SlurmIO(), LocalHost())
-    from qtoolkit.io.pbs import PBSIO
-
-    return QueueManager(PBSIO(), LocalHost())
+    return QueueManager(SCHEDULERS[profile.scheduler].io(), LocalHost())
 
 
 def queue_states(profile: ClusterProfile, job_ids: list[str]) -> dict[str, str]:

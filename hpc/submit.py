@@ -12,17 +12,26 @@ from __future__ import annotations
 
 import ast
 import logging
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from fireworks import FWorker, LaunchPad
+from fireworks.queue.queue_launcher import launch_rocket_to_queue
+from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+from jobflow import Flow
+from jobflow.managers.fireworks import flow_to_workflow
 
-from ionflow.hpc.launchpad import launchpad_file, launchpad_session, launchpad_yaml
+from ionflow.hpc.launchpad import launchpad_file, launchpad_session
+from ionflow.hpc.monitor import job_rows
 from ionflow.hpc.profiles import ClusterProfile, check_profile
 from ionflow.hpc.queue import cancel_queue_jobs
+from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.files import SECRET_MODE, atomic_write, exclusive_lock
+from ionflow.inputs.locations import expand_secrets, is_mongodb
+from ionflow.workflows.record import with_result_recording
 from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 
 FINGERPRINT = "ionflow_fingerprint"
@@ -37,69 +46,52 @@ class Submission:
     created: bool
     state: str = "READY"
     queued: list[tuple[int, str]] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
 
 
 def resolved(profile: ClusterProfile) -> ClusterProfile:
-    """The profile with every file location made absolute (batch jobs run elsewhere)."""
+    """The profile with every file location made absolute (batch jobs run elsewhere); MongoDB
+    URIs keep their ``${VAR}`` references."""
     data = profile.model_dump()
-    if profile.launchpad.startswith("file:"):
+    if launchpad_file(profile) is not None:
         data["launchpad"] = f"file:{launchpad_file(profile)}"
-    if not profile.results.startswith(("mongodb://", "mongodb+srv://")):
-        data["results"] = str(Path(profile.results).expanduser().resolve())
-    data["work_dir"] = str(Path(profile.work_dir).expanduser().resolve())
+    if not is_mongodb(profile.results):
+        data["results"] = str(Path(expand_secrets(profile.results)).expanduser().resolve())
+    data["work_dir"] = str(Path(expand_secrets(profile.work_dir)).expanduser().resolve())
     return ClusterProfile(**data)
 
 
-def job_store(profile: ClusterProfile):
-    """jobflow's store of job outputs: beside a file LaunchPad, or the LaunchPad's database."""
-    from jobflow import JobStore
-
-    db_file = launchpad_file(profile)
-    if db_file is None:
-        from maggma.stores import MongoURIStore
-
-        return JobStore(MongoURIStore(profile.launchpad, collection_name="ionflow_outputs", key="uuid"))
-    from ionflow.workflows.store import ResultsFileStore
-
-    return JobStore(ResultsFileStore(db_file.with_name(f"{db_file.stem}-outputs.json"), key="uuid"))
+def _python(profile: ClusterProfile) -> str:
+    """The batch job's Python: this environment's, unless the profile's pre-run sets one up."""
+    return "python" if profile.pre_run else sys.executable
 
 
-def _bin(profile: ClusterProfile, program: str) -> str:
-    """``program`` from this Python's environment, unless the profile's pre-run sets one up."""
-    if profile.pre_run:
-        return program
-    return str(Path(sys.executable).parent / program)
-
-
-def queue_adapter(profile: ClusterProfile):
-    """FireWorks' CommonAdapter for the profile: resources, pre-run lines, ``rlaunch``, chaining."""
-    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
-
+def profile_file(profile: ClusterProfile) -> Path:
+    """The profile as the batch jobs read it, in the work folder: written atomically, owner
+    only (0600), only when it changed, with ``${VAR}`` references, never their values."""
     work = Path(profile.work_dir)
-    lp_yaml = launchpad_yaml(profile, work)
-    profile_file = work / "profile.yaml"
-    profile_file.write_text(yaml.safe_dump(profile.model_dump(exclude={"name", "source"})))
-    pre = list(profile.pre_run)
-    rlaunch = f"{_bin(profile, 'rlaunch')} -l {lp_yaml} singleshot"
-    db_file = launchpad_file(profile)
-    if db_file is not None:
-        pre.append(f"export MONGOMOCK_SERVERSTORE_FILE={db_file}")
-        rlaunch = f"flock {db_file}.lock {rlaunch}"
-    chain = f"{_bin(profile, 'ionflow')} launch --cluster {profile_file} --quiet"
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "profile.yaml"
+    text = yaml.safe_dump(profile.model_dump(exclude={"source"})).encode()
+    if not path.exists() or path.read_bytes() != text or path.stat().st_mode & 0o077:
+        with exclusive_lock(work / ".profile.lock", "the work folder's profile"):
+            atomic_write(path, text, SECRET_MODE)
+    return path
+
+
+def queue_adapter(profile: ClusterProfile) -> CommonAdapter:
+    """FireWorks' CommonAdapter for the profile: resources, pre-run lines, and the batch job's
+    program (:mod:`ionflow.hpc.rocket`: FireWorks' rocket, then the successors queued)."""
+    rocket = f"{_python(profile)} -m ionflow.hpc.rocket {profile_file(profile)} singleshot"
     common = {
         "queue": profile.partition,
         "account": profile.account,
         "walltime": profile.walltime,
         "job_name": "ionflow",
-        "pre_rocket": "\n".join(pre),
-        "rocket_launch": rlaunch,
-        "post_rocket": chain,
+        "pre_rocket": "\n".join(profile.pre_run),
+        "rocket_launch": rocket,  # FireWorks appends --fw_id N in reservation mode
     }
-    if profile.scheduler == "slurm":
-        return CommonAdapter(
-            q_type="SLURM", nodes=profile.nodes, ntasks_per_node=profile.ntasks_per_node, **common
-        )
-    return CommonAdapter(q_type="PBS", nnodes=profile.nodes, ppnode=profile.ntasks_per_node, **common)
+    return SCHEDULERS[profile.scheduler].queue_adapter(profile, common)
 
 
 class _SchedulerErrors(logging.Handler):
@@ -127,7 +119,7 @@ class _SchedulerErrors(logging.Handler):
         logging.getLogger(logger).removeHandler(self)
 
 
-def launch_ready(lp, profile: ClusterProfile, limit: int = 1000) -> list[tuple[int, str]]:
+def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> list[tuple[int, str]]:
     """Reserve each ready firework and queue one batch job for it: ``[(fw_id, job id)]``.
 
     A submission that fails cancels the jobs this call queued and raises, so the caller's
@@ -145,10 +137,14 @@ def launch_ready(lp, profile: ClusterProfile, limit: int = 1000) -> list[tuple[i
     return queued
 
 
-def _queue_each(lp, profile: ClusterProfile, adapter, fw_ids: list[int], queued: list, said) -> None:
-    from fireworks import FWorker
-    from fireworks.queue.queue_launcher import launch_rocket_to_queue
-
+def _queue_each(
+    lp: LaunchPad,
+    profile: ClusterProfile,
+    adapter: CommonAdapter,
+    fw_ids: list[int],
+    queued: list[tuple[int, str]],
+    said: _SchedulerErrors,
+) -> None:
     work = Path(profile.work_dir)
     for fw_id in fw_ids:
         try:
@@ -176,37 +172,61 @@ def _queue_each(lp, profile: ClusterProfile, adapter, fw_ids: list[int], queued:
         queued.append((fw_id, str(job_id)))
 
 
+def _existing(profile: ClusterProfile, fingerprint: str) -> tuple[int, str] | None:
+    with launchpad_session(profile, write=launchpad_file(profile) is None) as lp:
+        found = lp.workflows.find_one({f"metadata.{FINGERPRINT}": fingerprint}, {"nodes": 1, "name": 1})
+    return (min(found["nodes"]), found["name"]) if found is not None else None
+
+
+def _already_submitted(profile: ClusterProfile, wf_id: int, name: str) -> Submission:
+    """The existing workflow's state as ``ionflow status`` sees it (LOST found through the
+    scheduler), with the command that rescues it."""
+    rows = [r for r in job_rows(profile, results=False) if r["wf_id"] == wf_id]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    state = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "empty"
+    advice = []
+    if counts.get("LOST"):
+        advice.append("`ionflow rerun --lost` (its batch job died)")
+    if counts.get("FIZZLED"):
+        advice.append("`ionflow rerun --failed`")
+    if counts.get("READY") and not any(counts.get(s) for s in ("RESERVED", "RUNNING")):
+        advice.append("`ionflow launch` (ready jobs without a batch job)")
+    advice = advice or ["`ionflow status`"]
+    return Submission(wf_id=wf_id, name=name, created=False, state=state, advice=advice)
+
+
 def submit_spec(spec: FlowSpec, profile: ClusterProfile, launch: bool = True) -> Submission:
-    """Add the spec's workflow to the LaunchPad (once) and queue its ready jobs."""
-    from jobflow import Flow
-    from jobflow.managers.fireworks import flow_to_workflow
+    """Add the spec's workflow to the LaunchPad (once) and queue its ready jobs.
 
-    from ionflow.workflows.record import with_result_recording
-
+    The flows are built before the LaunchPad is taken (building can relax a host); the
+    LaunchPad is then held for the few seconds it takes to add the workflow and queue it.
+    """
     profile = resolved(profile)
     problems = check_profile(profile) if launch else []
     if problems:
         raise InputError(f"cluster {profile.name} ({profile.source})", "; ".join(problems), "fix the profile")
-    if launch and shutil.which("flock") is None and launchpad_file(profile) is not None:
-        raise InputError("flock", "is not on PATH", "install util-linux (it provides flock)")
     fingerprint = spec_fingerprint(spec)
+    if launchpad_file(profile) is None or launchpad_file(profile).exists():
+        found = _existing(profile, fingerprint)
+        if found is not None:
+            return _already_submitted(profile, *found)
+    flow = Flow([flow for _, flow in build_flows(spec)], name=f"ionflow {spec.label()}")
+    with_result_recording(flow, profile.results)
+    wf = flow_to_workflow(flow)  # no store: the batch job makes it (no URI in the LaunchPad)
+    wf.metadata.update({FINGERPRINT: fingerprint, "ionflow_spec": spec.model_dump()})
     with launchpad_session(profile) as lp:
-        existing = lp.workflows.find_one({f"metadata.{FINGERPRINT}": fingerprint}, {"nodes": 1, "name": 1})
-        if existing is not None:
-            wf_id = min(existing["nodes"])
-            state = lp.get_wf_summary_dict(wf_id, mode="less")["state"]
-            return Submission(wf_id=wf_id, name=existing["name"], created=False, state=state)
-        flows = [flow for _, flow in build_flows(spec)]
-        flow = Flow(flows, name=f"ionflow {spec.label()}")
-        with_result_recording(flow, profile.results)
-        wf = flow_to_workflow(flow, store=job_store(profile))
-        wf.metadata.update({FINGERPRINT: fingerprint, "ionflow_spec": spec.model_dump()})
-        id_map = lp.add_wf(wf)
-        wf_id = min(id_map.values())
-        try:
-            queued = launch_ready(lp, profile) if launch else []
-        except BaseException:
-            if launchpad_file(profile) is None:  # MongoDB: take the workflow out again
-                lp.delete_wf(wf_id)
-            raise
-    return Submission(wf_id=wf_id, name=wf.name, created=True, queued=queued)
+        found = lp.workflows.find_one({f"metadata.{FINGERPRINT}": fingerprint}, {"nodes": 1, "name": 1})
+        if found is not None:  # submitted by another process meanwhile
+            wf_id, name = min(found["nodes"]), found["name"]
+        else:
+            wf_id = min(lp.add_wf(wf).values())
+            try:
+                queued = launch_ready(lp, profile) if launch else []
+            except BaseException:
+                if launchpad_file(profile) is None:  # MongoDB: take the workflow out again
+                    lp.delete_wf(wf_id)
+                raise  # a file LaunchPad drops the whole session
+            return Submission(wf_id=wf_id, name=wf.name, created=True, queued=queued)
+    return _already_submitted(profile, wf_id, name)

@@ -57,8 +57,24 @@ def with_d3(calculator: Calculator) -> Calculator:
     return SumCalculator([calculator, d3])
 
 
+POTENTIALS: dict[str, str | dict[str, str]] = {
+    "CHGNet": "CHGNet",  # weights ship inside the chgnet wheel
+    "SevenNet": "SevenNet",  # SevenNet-0, weights inside the sevenn wheel
+    # ASE's effective-medium theory for fcc metals (Al, Cu, Ag, Au, Ni, Pd, Pt): a real
+    # engine that costs milliseconds, for tests and tutorials, not for electrolytes
+    "EMT": {"@module": "ase.calculators.emt", "@callable": "EMT"},
+}
+"""The embedded engine's potentials by the name a spec, the CLI and the documents use."""
+
+
 class _Counting:
     dispersion: bool
+    force_field_name: str | dict
+
+    def __post_init__(self) -> None:
+        if isinstance(self.force_field_name, str) and self.force_field_name in POTENTIALS:
+            self.force_field_name = POTENTIALS[self.force_field_name]
+        super().__post_init__()  # type: ignore[misc]
 
     def _get_calculator(self) -> Calculator:
         calculator = super()._get_calculator()  # type: ignore[misc]

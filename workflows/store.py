@@ -9,28 +9,33 @@ upserted by ``result_id``: the same result stored twice is one document.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import mongomock
 import orjson
 from maggma.core import Store
 from maggma.stores import JSONStore, MemoryStore, MongoURIStore
 from pydantic import BaseModel
+from pymongo.errors import PyMongoError
 
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.files import atomic_write, exclusive_lock
+from ionflow.inputs.locations import expand_secrets, host_of, is_mongodb, uri_database
 
 DEFAULT_RESULTS = Path("ionflow-results.json")
 ENV_RESULTS = "IONFLOW_RESULTS"
 """Environment variable: a file path, or a ``mongodb://`` / ``mongodb+srv://`` URI."""
+SERVER_TIMEOUT_MS = 5000
+"""How long a MongoDB client looks for its server before the command says it cannot."""
 
 
 class ResultsFileStore(JSONStore):
     """A JSON-file maggma store with atomic, locked, merging writes.
 
     ``key`` is ``result_id`` for result documents; jobflow's job-output store uses ``uuid``.
+    Reading never creates the file: it appears with the first document stored.
     """
 
     def __init__(self, path: str | Path, key: str = "result_id", **kwargs) -> None:
@@ -38,8 +43,7 @@ class ResultsFileStore(JSONStore):
         kwargs.pop("read_only", None)
         super().__init__(str(path), read_only=False, key=key, **kwargs)
         self._lock_depth = 0
-        self._lock_file = None
-        self._loading = False
+        self._lock: contextlib.ExitStack | None = None
 
     def as_dict(self) -> dict:
         """Serializable description (jobflow sends the store to cluster jobs this way)."""
@@ -55,54 +59,49 @@ class ResultsFileStore(JSONStore):
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         if self._lock_depth == 0:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock_file = open(f"{self.path}.lock", "w")  # noqa: SIM115 - held across the block
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            self._lock = contextlib.ExitStack()
+            lock = exclusive_lock(Path(f"{self.path}.lock"), f"the results file {self.path}")
+            self._lock.enter_context(lock)
         self._lock_depth += 1
         try:
             yield
         finally:
             self._lock_depth -= 1
-            if self._lock_depth == 0 and self._lock_file is not None:
-                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-                self._lock_file.close()
-                self._lock_file = None
+            if self._lock_depth == 0 and self._lock is not None:
+                self._lock.close()
+                self._lock = None
+
+    def _documents_on_disk(self) -> list[dict]:
+        """The file's documents; a damaged file, or JSON that is not a results file, is an
+        error naming the file, never silently replaced."""
+        fix = f"restore it or move it away; or point --results ({ENV_RESULTS}) at the results file"
+        try:
+            docs = orjson.loads(self.path.read_bytes())
+        except orjson.JSONDecodeError:
+            problem = "is not a valid results file (damaged or not JSON)"
+            raise InputError(str(self.path), problem, fix) from None
+        if not isinstance(docs, list) or not all(isinstance(d, dict) and self.key in d for d in docs):
+            raise InputError(
+                str(self.path),
+                f"is JSON but not an ionflow results file (a list of documents with {self.key!r})",
+                fix,
+            )
+        return docs
 
     def connect(self, force_reset: bool = False) -> None:
         """(Re)load the file, on every connect: the file is the truth, and a closed in-memory
-        client cannot be reused. A damaged file is an error, never silently replaced."""
+        client cannot be reused. A missing file is an empty store (and is not created)."""
         with self._locked():
-            if self.path.exists():
-                try:
-                    orjson.loads(self.path.read_bytes())
-                except orjson.JSONDecodeError:
-                    raise InputError(
-                        str(self.path),
-                        "is not a valid results file (damaged or not JSON)",
-                        f"restore it or move it away; or point {ENV_RESULTS} at another file",
-                    ) from None
-            self._loading = True
-            try:
-                super().connect(force_reset=True)
-            finally:
-                self._loading = False
+            docs = self._documents_on_disk() if self.path.exists() else []
+            self._coll = mongomock.MongoClient().db[self.name]
+            if docs:
+                MemoryStore.update(self, docs, self.key)
 
     def update(self, docs: list[dict] | dict, key: list | str | None = None) -> None:
         """Upsert ``docs`` after re-reading the file, then write it back atomically."""
-        if self._loading:  # filling the in-memory copy from the file
-            MemoryStore.update(self, docs, key)
-            return
         with self._locked():
             self.connect(force_reset=True)
             super().update(docs, key)
-
-    def _file_mode(self) -> int:
-        """The results file keeps its mode; a new one gets the usual 0666 less the umask."""
-        if self.path.exists():
-            return self.path.stat().st_mode & 0o777
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
 
     def update_json_file(self) -> None:
         """Write all documents to a temporary file and rename it over the store file."""
@@ -110,28 +109,42 @@ class ResultsFileStore(JSONStore):
         for doc in data:
             doc.pop("_id", None)
         payload = orjson.dumps(data, option=self.serialization_option, default=self.serialization_default)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.path, payload)
+
+
+class ResultsMongoStore(MongoURIStore):
+    """The results collection in MongoDB: an unreachable server is one line naming its host
+    (never the URI, which can hold a password), after seconds, not pymongo's 30 s."""
+
+    def connect(self, force_reset: bool = False) -> None:
+        """Connect and ping the server."""
+        super().connect(force_reset=force_reset)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(payload)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, self._file_mode())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            self._coll.database.command("ping")
+        except PyMongoError as exc:
+            raise InputError(
+                f"results store at {host_of(self.uri)}",
+                f"cannot be reached ({type(exc).__name__})",
+                "check the URI, its password variable, VPN or firewall; or use a results file",
+            ) from None
 
 
 def results_store(location: str | Path | None = None) -> Store:
     """The results store: ``location``, else ``$IONFLOW_RESULTS``, else ``./ionflow-results.json``.
 
-    A ``mongodb://`` or ``mongodb+srv://`` URI gives a MongoDB store (database ``ionflow``,
-    collection ``results``).
+    A ``mongodb://`` or ``mongodb+srv://`` URI gives a MongoDB store (the URI's database, or
+    ``ionflow``; collection ``results``); ``${VAR}`` references in it are expanded here.
     """
-    where = str(location or os.environ.get(ENV_RESULTS) or DEFAULT_RESULTS)
-    if where.startswith(("mongodb://", "mongodb+srv://")):
-        return MongoURIStore(where, collection_name="results", database="ionflow", key="result_id")
+    where = expand_secrets(str(location or os.environ.get(ENV_RESULTS) or DEFAULT_RESULTS))
+    if is_mongodb(where):
+        return ResultsMongoStore(
+            where,
+            collection_name="results",
+            database=uri_database(where) or "ionflow",
+            key="result_id",
+            mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
+        )
     return ResultsFileStore(where)
 
 

@@ -9,6 +9,7 @@ import yaml
 
 from ionflow.hpc.profiles import available_profiles, check_profile, load_profile
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.locations import expand_secrets
 
 GOOD = {
     "scheduler": "slurm",
@@ -108,7 +109,9 @@ def test_database_uri_from_the_environment(config_dir, monkeypatch):
     ):
         load_profile(str(path))
     monkeypatch.setenv("IONFLOW_TEST_DB", "fw:secret@db.example.org:27017")
-    assert load_profile(str(path)).launchpad == "mongodb://fw:secret@db.example.org:27017/fireworks"
+    profile = load_profile(str(path))
+    assert profile.launchpad == "mongodb://${IONFLOW_TEST_DB}/fireworks"  # the reference, not the secret
+    assert expand_secrets(profile.launchpad) == "mongodb://fw:secret@db.example.org:27017/fireworks"
 
 
 def test_submit_to_unreachable_database_adds_nothing(config_dir, tmp_path):
