@@ -6,10 +6,12 @@ import sys
 from typing import Annotated
 
 import typer
+from maggma.core import Store
 from rich.console import Console
 from rich.table import Table
 
 from ionflow.inputs.errors import InputError
+from ionflow.workflows.store import ResultsFileStore, results_store
 
 # piped or captured output keeps whole tables instead of wrapping them at 80 columns
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -17,6 +19,19 @@ console = Console(width=None if sys.stdout.isatty() else 200)
 Results = Annotated[
     str | None, typer.Option("--results", help="Results file or MongoDB URI (default $IONFLOW_RESULTS).")
 ]
+
+
+def stored_results(results: str | None) -> Store:
+    """The results store to read; a results file named explicitly that does not exist is an
+    error (a mistyped path), while the default file not existing yet means nothing is stored."""
+    store = results_store(results)
+    if isinstance(store, ResultsFileStore) and results and not store.path.exists():
+        raise InputError(
+            f"--results {results}",
+            "no such results file",
+            "check the path (ionflow run writes ./ionflow-results.json unless told otherwise)",
+        )
+    return store
 
 
 def _cell(value) -> str:
@@ -56,9 +71,7 @@ def barriers(
     Example: ionflow barriers --species Li,Cu --format markdown
     """
     from ionflow.analysis.barriers import barrier_frame
-    from ionflow.workflows.store import results_store
-
-    frame = barrier_frame(results_store(results), host, species.split(",") if species else None)
+    frame = barrier_frame(stored_results(results), host, species.split(",") if species else None)
     if frame.empty:
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
         return
@@ -78,9 +91,7 @@ def plot_neb_command(
     from pathlib import Path
 
     from ionflow.analysis.plots import plot_neb
-    from ionflow.workflows.store import results_store
-
-    path = plot_neb(results_store(results), hop, Path(out), host)
+    path = plot_neb(stored_results(results), hop, Path(out), host)
     console.print(f"wrote {path}")
 
 
@@ -94,9 +105,7 @@ def charges(
     Example: ionflow charges --format markdown
     """
     from ionflow.analysis.charges import charge_frame
-    from ionflow.workflows.store import results_store
-
-    frame = charge_frame(results_store(results), interface)
+    frame = charge_frame(stored_results(results), interface)
     if frame.empty:
         console.print("no charge-transfer results stored yet (run: ionflow run demo)")
         return
@@ -118,9 +127,7 @@ def plot_potential_command(
 
     from ionflow.analysis.charges import interface_profile
     from ionflow.analysis.plots import plot_potential
-    from ionflow.workflows.store import results_store
-
-    path = plot_potential(interface_profile(results_store(results), interface), Path(out))
+    path = plot_potential(interface_profile(stored_results(results), interface), Path(out))
     console.print(f"wrote {path}")
 
 
@@ -144,10 +151,11 @@ def parse_neb_command(
     """
     from ionflow.analysis.barriers import barrier_frame
     from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.workflows.store import save_results
 
+    measured = hop_length_from_poscars(directory)  # also checks the end points hold the same atoms
     if length is None:
-        length = hop_length_from_poscars(directory)
+        length = measured
         if length is None:
             raise InputError(directory, "has no 00/POSCAR and NN/POSCAR to measure the hop", "pass --length")
     ends = None

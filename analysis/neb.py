@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from pymatgen.core import Structure
+
 from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, read_text
 from ionflow.inputs.errors import InputError
 
@@ -126,15 +128,32 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
 
 def hop_length_from_poscars(directory: str | Path) -> float | None:
     """Largest displacement (Å, minimum image) of any atom between ``00/POSCAR`` and ``NN/POSCAR``."""
-    from pymatgen.core import Structure
-
     directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), "is not a folder", "give the NEB run folder (holding 00, 01, ...)")
     folders = sorted(p for p in directory.iterdir() if p.is_dir() and IMAGE_DIR.match(p.name))
     ends = [f / "POSCAR" for f in (folders[0], folders[-1])] if folders else []
     if len(ends) < 2 or not all(p.is_file() for p in ends):
         return None
     first, last = (Structure.from_file(str(p)) for p in ends)
+    check_same_atoms(first, last, ends[0], ends[1])
     return float(max(first[i].distance(last[i]) for i in range(len(first))))
+
+
+def check_same_atoms(first: Structure, last: Structure, first_file: Path, last_file: Path) -> None:
+    """NEB end points must hold the same atoms in the same order; else an InputError naming both."""
+    if len(first) != len(last):
+        raise InputError(
+            f"{first_file} and {last_file}",
+            f"hold {len(first)} and {len(last)} atoms",
+            "NEB end points need the same atoms in the same order (rebuild the hop)",
+        )
+    if [s.species_string for s in first] != [s.species_string for s in last]:
+        raise InputError(
+            f"{first_file} and {last_file}",
+            "list their atoms' elements in different orders",
+            "NEB end points need the same atoms in the same order (rebuild the hop)",
+        )
 
 
 def barrier_from_vasp_neb(

@@ -173,10 +173,14 @@ class Synced:
         object.__setattr__(self, "_target", target)
         object.__setattr__(self, "_db", db)
 
+    @property
+    def __class__(self) -> type:  # isinstance checks (GridFS wants a Database) see the target
+        return type(self._target)
+
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
-        if isinstance(value, mongomock.collection.Collection):  # db.fireworks, coll.sub
-            return Synced(value, self._db)
+        if isinstance(value, mongomock.collection.Collection | mongomock.database.Database):
+            return Synced(value, self._db)  # db.fireworks, client.admin, coll.sub
         if not callable(value):
             return value
         db = self._db
@@ -188,6 +192,9 @@ class Synced:
 
     def __getitem__(self, name: str) -> Synced:
         return Synced(self._target[name], self._db)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._target, name, value)
 
     def __eq__(self, other: object) -> bool:
         return self._target == getattr(other, "_target", other)

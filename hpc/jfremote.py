@@ -18,7 +18,7 @@ from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.files import SECRET_MODE, atomic_write
-from ionflow.inputs.locations import expand_secrets, is_mongodb
+from ionflow.inputs.locations import expand_secrets, is_mongodb, uri_database
 from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 
 
@@ -30,8 +30,9 @@ def project_name(profile: ClusterProfile) -> str:
 def _mongo_store(uri: str, collection: str) -> dict:
     return {
         "@module": "maggma.stores.mongolike",
-        "@class": "MongoURIStore",
+        "@class": "MongoStore",
         "uri": uri,
+        "database": uri_database(uri),
         "collection_name": collection,
     }
 

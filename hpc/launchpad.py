@@ -20,7 +20,7 @@ import fireworks.core.launchpad as lp_module
 import mongomock.gridfs
 from fireworks import LaunchPad
 from jobflow import JobStore
-from maggma.stores import MongoURIStore
+from maggma.stores import MongoStore
 
 from ionflow.hpc.filedb import FileDatabase
 from ionflow.hpc.profiles import ClusterProfile
@@ -132,7 +132,7 @@ def job_store(profile: ClusterProfile) -> JobStore:
     db_file = launchpad_file(profile)
     if db_file is None:
         uri = expand_secrets(profile.launchpad)
-        store = MongoURIStore(
+        store = MongoStore.from_uri(
             uri,
             collection_name="ionflow_outputs",
             key="uuid",

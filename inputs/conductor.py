@@ -16,6 +16,7 @@ import numpy as np
 from pymatgen.core import Lattice, Structure
 
 from ionflow.inputs.antiperovskite import ap_data, build_ap_orderings
+from ionflow.inputs.checks import assert_no_close_atoms
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.orderings import RankBy, RankedOrdering, n_combinations, rank_orderings
 
@@ -77,6 +78,7 @@ def load_host(host: str) -> Structure:
             "has partially occupied sites",
             "give an ordered structure (order it first, e.g. with ionflow build ap)",
         )
+    assert_no_close_atoms(structure, str(path))  # overlapping atoms defeat the symmetry analysis
     return structure
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Annotated
 import typer
 from jobflow import Flow
 from rich.console import Console
+from rich.markup import escape
 
 from ionflow.analysis.cli import (
     Results,
@@ -280,10 +282,19 @@ def main() -> None:
         sys.exit(2)
     except (typer.Abort, KeyboardInterrupt):
         sys.exit(130)
-    except Exception as exc:  # click usage errors
+    except Exception as exc:  # click usage errors, and bugs
         import click
 
         if isinstance(exc, click.ClickException):
             exc.show()
             sys.exit(exc.exit_code)
-        raise
+        if os.environ.get("IONFLOW_DEBUG"):
+            raise
+        said = escape(" ".join(str(exc).split())[:300])
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {type(exc).__name__}: {said}; this is a bug in ionflow, not your input: "
+            "rerun with IONFLOW_DEBUG=1 for the traceback and report it",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(1)

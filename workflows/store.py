@@ -16,7 +16,7 @@ from pathlib import Path
 import mongomock
 import orjson
 from maggma.core import Store
-from maggma.stores import JSONStore, MemoryStore, MongoURIStore
+from maggma.stores import JSONStore, MemoryStore, MongoStore
 from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
@@ -91,9 +91,11 @@ class ResultsFileStore(JSONStore):
     def connect(self, force_reset: bool = False) -> None:
         """(Re)load the file, on every connect: the file is the truth, and a closed in-memory
         client cannot be reused. A missing file is an empty store (and is not created)."""
+        self._coll = mongomock.MongoClient().db[self.name]
+        if not self.path.exists() and self._lock_depth == 0:
+            return  # reading a store that has no file yet: create nothing (no folder, no lock)
         with self._locked():
             docs = self._documents_on_disk() if self.path.exists() else []
-            self._coll = mongomock.MongoClient().db[self.name]
             if docs:
                 MemoryStore.update(self, docs, self.key)
 
@@ -113,7 +115,7 @@ class ResultsFileStore(JSONStore):
         atomic_write(self.path, payload)
 
 
-class ResultsMongoStore(MongoURIStore):
+class ResultsMongoStore(MongoStore):
     """The results collection in MongoDB: an unreachable server is one line naming its host
     (never the URI, which can hold a password), after seconds, not pymongo's 30 s."""
 
@@ -124,7 +126,7 @@ class ResultsMongoStore(MongoURIStore):
             self._coll.database.command("ping")
         except PyMongoError as exc:
             raise InputError(
-                f"results store at {host_of(self.uri)}",
+                f"results store at {host_of(self.uri or self.host)}",
                 f"cannot be reached ({type(exc).__name__})",
                 "check the URI, its password variable, VPN or firewall; or use a results file",
             ) from None
@@ -138,7 +140,7 @@ def results_store(location: str | Path | None = None) -> Store:
     """
     where = expand_secrets(str(location or os.environ.get(ENV_RESULTS) or DEFAULT_RESULTS))
     if is_mongodb(where):
-        return ResultsMongoStore(
+        return ResultsMongoStore.from_uri(
             where,
             collection_name="results",
             database=uri_database(where) or "ionflow",
