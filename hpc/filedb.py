@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import mongomock
+import mongomock_ng
 from bson import json_util
 
 from ionflow.inputs.errors import InputError
@@ -51,9 +51,23 @@ READ_METHODS = frozenset(
         "get_version",
         "exists",
         "list",
+        "close",
+        "server_info",
+        "list_database_names",
+        "list_collection_names",
     }
 )
 """Collection (and GridFS) methods that never write; every other method call writes."""
+
+
+class _Client(mongomock_ng.MongoClient):
+    """mongomock's client, except that closing it keeps the data: they belong to the file
+    and to the other clients of this process (mongomock's ``close`` empties its server)."""
+
+    def close(self) -> None:
+        """Refuse further use of this client; the data stay."""
+        self._database_accesses.clear()
+        self._closed = True
 
 
 class FileDatabase:
@@ -62,7 +76,7 @@ class FileDatabase:
     def __init__(self, path: Path, mode: int | None = None) -> None:
         self.path = Path(path)
         self.mode = mode
-        self.client = mongomock.MongoClient()
+        self.client = _Client()
         self._server = self.client._store
         self._seen: tuple[int, int, int] | None = None  # (inode, mtime_ns, size) last loaded
         self._depth = 0
@@ -161,6 +175,11 @@ class FileDatabase:
             # instead of changing it, so an open cursor never sees a half-loaded state
             return result
 
+    def new_client(self) -> Any:
+        """A client of this database (pymongo's interface), every call a transaction; closing
+        it leaves the other clients open, as with a real server."""
+        return Synced(_Client(_store=self._server), self)
+
     def synced(self, target: Any) -> Any:
         """``target`` (a collection, database or GridFS) with every method call a transaction."""
         return Synced(target, self)
@@ -179,7 +198,7 @@ class Synced:
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._target, name)
-        if isinstance(value, mongomock.collection.Collection | mongomock.database.Database):
+        if isinstance(value, mongomock_ng.collection.Collection | mongomock_ng.database.Database):
             return Synced(value, self._db)  # db.fireworks, client.admin, coll.sub
         if not callable(value):
             return value

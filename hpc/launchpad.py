@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import fireworks.core.launchpad as lp_module
-import mongomock.gridfs
+import mongomock_ng.gridfs
 from fireworks import LaunchPad
 from jobflow import JobStore
 from maggma.stores import MongoStore
@@ -61,7 +61,7 @@ def _mongodb_launchpad(profile: ClusterProfile) -> LaunchPad:
 
 def _file_launchpad(db_file: Path) -> tuple[LaunchPad, FileDatabase]:
     db = FileDatabase(db_file, mode=SECRET_MODE)
-    mongomock.gridfs.enable_gridfs_integration()  # FireWorks' GridFS fallback on mongomock
+    mongomock_ng.gridfs.enable_gridfs_integration()  # FireWorks' GridFS fallback on mongomock
     original = lp_module.MongoClient
     lp_module.MongoClient = lambda *args, **kwargs: db.client  # FireWorks makes its client by this name
     try:

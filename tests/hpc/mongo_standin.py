@@ -21,7 +21,7 @@ import os
 import sys
 from pathlib import Path
 
-import mongomock.gridfs
+import mongomock_ng.gridfs
 import pymongo
 import pymongo.mongo_client
 from pymongo.errors import OperationFailure
@@ -49,14 +49,13 @@ def standin_client(host: str | None = None, port: int | None = None, *args, **kw
     path = Path(os.environ[ENV_FOLDER]) / f"{node_host}_{node_port}.json"
     if path not in _SERVERS:
         _SERVERS[path] = FileDatabase(path)
-    server = _SERVERS[path]
-    return server.synced(server.client)
+    return _SERVERS[path].new_client()
 
 
 def install() -> None:
     """Replace pymongo's client everywhere it has been imported by name (and let pymongo's
     GridFS take mongomock's databases, as mongomock's own integration does)."""
-    mongomock.gridfs.enable_gridfs_integration()
+    mongomock_ng.gridfs.enable_gridfs_integration()
     for module in list(sys.modules.values()):
         if getattr(module, "MongoClient", None) is REAL_CLIENT:
             module.MongoClient = standin_client

@@ -1,33 +1,40 @@
-"""jobflow-remote backend against the real local SLURM.
+"""jobflow-remote backend against the real local SLURM, its queue on the MongoDB path.
 
-Its queue must live in MongoDB, which cannot be had here, so the queue and output stores are
-one in-process mongomock server (``jfr_stores``) and the runner runs in this process; the
-jobs themselves go through sbatch and run ``jf execution run`` in real batch jobs.
+jobflow-remote keeps its queue in MongoDB, which cannot be had here: the project ionflow
+writes names maggma MongoStores with the profile's ``mongodb://`` URI (as on a cluster), and
+``pymongo.MongoClient`` is replaced by the file-backed stand-in of ``mongo_standin.py`` in
+this process, where the runner runs. The jobs themselves go through sbatch and run
+``jf execution run`` in real batch jobs. Untested: jobflow-remote's ``jf`` CLI and runner
+daemon in other processes against a real server.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
-from pymatgen.core import Lattice, Structure
+
+from tests.hpc import mongo_standin
+from tests.hpc.cluster import REPO, require_slurm, write_hop_spec
 
 pytest.importorskip("jobflow_remote")
-if shutil.which("sbatch") is None:
-    pytest.skip(
-        "SLURM (sbatch) is not installed here; .ci/slurm-local-up starts one", allow_module_level=True
-    )
+require_slurm()
 
-HERE = Path(__file__).parent
+PASSWORD = "jf-S3cret"
 
 
-def store(collection: str) -> dict:
-    return {"@module": "tests.hpc.jfr_stores", "@class": "SharedMemoryStore", "collection_name": collection}
+@pytest.fixture()
+def standin(tmp_path, monkeypatch):
+    monkeypatch.setenv(mongo_standin.ENV_FOLDER, str(tmp_path / "server"))
+    monkeypatch.setenv(mongo_standin.ENV_AUTH, f"jf:{PASSWORD}")
+    monkeypatch.setenv("IONFLOW_TEST_JF_PASSWORD", PASSWORD)
+    (tmp_path / "server").mkdir()
+    mongo_standin.install()
+    yield
+    mongo_standin.uninstall()
 
 
-def test_flow_runs_through_jobflow_remote_on_slurm(tmp_path, monkeypatch):
+def test_flow_runs_through_jobflow_remote_on_slurm(tmp_path, monkeypatch, standin):
     monkeypatch.setenv("JFREMOTE_PROJECTS_FOLDER", str(tmp_path / "projects"))
     from jobflow_remote import SETTINGS
 
@@ -38,14 +45,7 @@ def test_flow_runs_through_jobflow_remote_on_slurm(tmp_path, monkeypatch):
     from ionflow.hpc.profiles import ClusterProfile
     from ionflow.workflows.specs import load_spec
 
-    host = Structure(
-        Lattice.cubic(3.91),
-        ["O", "Cl", "Li", "Li", "Li"],
-        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
-    )
-    host.to(filename=str(tmp_path / "Li3OCl.cif"))
-    (tmp_path / "hop.yaml").write_text("flow: barriers\nstructure: Li3OCl.cif\nspecies: Li\nimages: 3\n")
-    spec = load_spec(tmp_path / "hop.yaml")
+    spec = load_spec(write_hop_spec(tmp_path, "Cu", images=3))
     profile = ClusterProfile(
         name="local",
         source=str(tmp_path / "local.yaml"),
@@ -53,23 +53,27 @@ def test_flow_runs_through_jobflow_remote_on_slurm(tmp_path, monkeypatch):
         account="local",
         partition="debug",
         walltime="00:20:00",
-        pre_run=[f"export PYTHONPATH={HERE.parent.parent}:$PYTHONPATH"],
-        launchpad=f"file:{tmp_path}/unused.json",
+        pre_run=[f"export PYTHONPATH={REPO}:$PYTHONPATH"],
+        launchpad="mongodb://jf:${IONFLOW_TEST_JF_PASSWORD}@db.example.org:27017/jfremote",
         results=str(tmp_path / "results.json"),
         work_dir=str(tmp_path / "work"),
     )
-    stores = {"queue_store": store("jobs"), "docs_store": store("outputs")}
-    name, added = submit_jf_remote(spec, profile, **stores)
+    name, added = submit_jf_remote(spec, profile)
     assert added
-    run_jobs(profile, max_seconds=400)
+    project_file = tmp_path / "projects" / f"{project_name(profile)}.yaml"
+    assert project_file.stat().st_mode & 0o777 == 0o600  # it holds the URI with its password
+    assert "maggma.stores.mongolike" in project_file.read_text()
+    run_jobs(profile, max_seconds=240)
     jobs = JobController.from_project_name(project_name(profile)).get_jobs_info()
-    assert sorted(j.name for j in jobs) == ["CI-NEB Li-hop0", "record results", "relax end points Li-hop0"]
+    assert sorted(j.name for j in jobs) == ["CI-NEB Cu-hop0", "record results", "relax end points Cu-hop0"]
     assert {j.state.value for j in jobs} == {"COMPLETED"}
     assert len({j.remote.process_id for j in jobs}) == 3  # three SLURM batch jobs
     (doc,) = json.loads((tmp_path / "results.json").read_text())
-    assert doc["converged"] and doc["forward_barrier"] > 0.05
+    assert doc["converged"] and doc["forward_barrier"] > 0.3
     assert doc["forward_barrier"] == pytest.approx(doc["reverse_barrier"], abs=0.02)
-    assert submit_jf_remote(spec, profile, **stores) == (name, False)  # the same spec: nothing added
+    assert submit_jf_remote(spec, profile) == (name, False)  # the same spec: nothing added
+    (server,) = (tmp_path / "server").glob("*.json")
+    assert PASSWORD.encode() not in server.read_bytes()
 
 
 def test_file_launchpad_is_refused_for_jobflow_remote(tmp_path):
