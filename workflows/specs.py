@@ -26,6 +26,8 @@ from pydantic import BaseModel, Field, ValidationError
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
 
 FLOW_KINDS = ("barriers", "charges", "demo")
+WARM_START_BENCHMARKED = ("SevenNet",)
+"""NEB models on which the CHGNet warm start is on by default (benchmarks/warm_start_neb.py)."""
 
 
 class FlowSpec(BaseModel):
@@ -41,11 +43,13 @@ class FlowSpec(BaseModel):
     min_length: float = Field(7.0, gt=0)
     images: int = Field(5, ge=1)
     fmax: float = Field(0.05, gt=0)
-    model: str = Field("CHGNet", description="embedded engine's potential for the NEB (CHGNet, SevenNet)")
+    model: str = Field(
+        "CHGNet", description="embedded engine's potential for the NEB (CHGNet, SevenNet, EMT for metals)"
+    )
     accelerate: bool | None = Field(
         None,
         description="warm-start the NEB from a CHGNet band; unset: on where benchmarked "
-        "(embedded engine with a NEB model other than CHGNet), off on VASP and on CHGNet",
+        "(embedded engine with SevenNet), off elsewhere (VASP, CHGNet, EMT)",
     )
     relax: bool = True
     references: bool = True
@@ -155,7 +159,7 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
                 "the warm start runs on CHGNet, which is already the NEB's engine",
                 "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
             )
-        if spec.accelerate is not False and spec.model != "CHGNet":
+        if spec.accelerate or (spec.accelerate is None and spec.model in WARM_START_BENCHMARKED):
             settings["warm_start"] = "CHGNet"
         maker = MigrationBarrierMaker(settings=settings)
     return [
