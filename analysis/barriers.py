@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from maggma.core import Store
 
-from ionflow.workflows.schemas import ONE_MINIMUM
+from ionflow.analysis.schemas import ONE_MINIMUM
 
 COLUMNS = {
     "host": "host",

@@ -10,8 +10,8 @@ from maggma.core import Store
 from rich.console import Console
 from rich.table import Table
 
+from ionflow.analysis.store import ResultsFileStore, results_store
 from ionflow.inputs.errors import InputError
-from ionflow.workflows.store import ResultsFileStore, results_store
 
 # piped or captured output keeps whole tables instead of wrapping them at 80 columns
 console = Console(width=None if sys.stdout.isatty() else 200)
@@ -151,7 +151,7 @@ def parse_neb_command(
     """
     from ionflow.analysis.barriers import barrier_frame
     from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
-    from ionflow.workflows.store import save_results
+    from ionflow.analysis.store import save_results
 
     measured = hop_length_from_poscars(directory)  # also checks the end points hold the same atoms
     if length is None:

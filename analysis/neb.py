@@ -164,7 +164,7 @@ def barrier_from_vasp_neb(
 
     Force calls and wall time are the NEB run's (from its OUTCARs) plus ``added_cost``
     (force calls, seconds: the end-point relaxations, when the caller knows them)."""
-    from ionflow.workflows.schemas import MigrationBarrierDoc, Provenance
+    from ionflow.analysis.schemas import MigrationBarrierDoc, Provenance
 
     band = read_vasp_neb(directory, end_energies)
     fields.setdefault("provenance", Provenance(source_files=band.files))

@@ -31,7 +31,7 @@ from rich.table import Table
 from tests.hpc.cluster import write_hop_spec
 
 HOPS = (("Cu", 3), ("Ag", 3), ("Cu", 5), ("Ag", 5))
-CLI = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()"]
+CLI = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()"]
 
 
 def _python_wrapper(folder: Path, job_lock: Path | None) -> Path:

@@ -83,10 +83,10 @@ def main() -> None:
 
     from tabulate import tabulate
 
+    from ionflow.analysis.schemas import ONE_MINIMUM
     from ionflow.inputs.hops import interpolate_idpp
     from ionflow.workflows.accelerated import climb_band, relax_ends, warm_started_band
     from ionflow.workflows.migration import relaxed_hop_length
-    from ionflow.workflows.schemas import ONE_MINIMUM
 
     print(
         f"expensive engine: {args.expensive} (stands in for DFT); cheap: {args.cheap}; "

@@ -1,205 +1,84 @@
-"""``ionflow cluster``: list and check cluster profiles."""
+"""The ``ionflow`` program: one command in front of every layer.
+
+It mounts the ``build`` commands of :mod:`ionflow.inputs`, the table, plot and parse commands
+of :mod:`ionflow.analysis`, the ``run`` commands of :mod:`ionflow.workflows`, and this layer's
+cluster commands. Bad input ends in one line on stderr and exit code 2; an unexpected error in
+one line and exit code 1 (``IONFLOW_DEBUG=1`` shows its traceback).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated
+import os
+import sys
+import warnings
 
+import click
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from ionflow.hpc.profiles import available_profiles, check_profile, load_profile, user_profile_dir
+from ionflow.analysis.cli import (
+    barriers,
+    charges,
+    parse_neb_command,
+    plot_neb_command,
+    plot_potential_command,
+)
+from ionflow.hpc import cluster_cli
+from ionflow.inputs.cli import app as build_app
 from ionflow.inputs.errors import InputError
+from ionflow.workflows.cli import run_app
 
-app = typer.Typer(help="Cluster profiles (scheduler, account, resources, databases).", no_args_is_help=True)
-console = Console()
-
-
-@app.command("list")
-def list_profiles() -> None:
-    """The profiles ionflow knows: bundled examples and yours."""
-    table = Table(title=f"Cluster profiles (yours in {user_profile_dir()})")
-    for col in ("name", "scheduler", "partition", "walltime", "file"):
-        table.add_column(col)
-    for name, path in sorted(available_profiles().items()):
-        try:
-            p = load_profile(str(path))
-            table.add_row(name, p.scheduler, p.partition, p.walltime, str(path))
-        except InputError as exc:
-            table.add_row(name, "[red]invalid[/]", "", "", str(exc))
-    console.print(table)
-
-
-@app.command("check")
-def check(
-    profile: Annotated[str, typer.Argument(help="Profile name or YAML file.")],
-    offline: Annotated[
-        bool, typer.Option(help="Only validate the file; do not look for the scheduler or databases.")
-    ] = False,
-) -> None:
-    """Validate a profile, then check the scheduler command and the databases from this machine.
-
-    Example: ionflow cluster check example-slurm
-    """
-    p = load_profile(profile)
-    console.print(
-        f"{p.name}: {p.scheduler}, account {p.account}, partition {p.partition}, "
-        f"{p.nodes} node(s) x {p.ntasks_per_node} tasks, walltime {p.walltime}",
-        highlight=False,
-    )
-    if offline:
-        console.print("profile is valid")
-        return
-    problems = check_profile(p)
-    if problems:
-        raise InputError(
-            f"profile {p.name} ({p.source})", "; ".join(problems), "fix the profile or run where it works"
-        )
-    console.print("profile is valid; scheduler and databases reachable")
+app = typer.Typer(
+    help="ionflow: first-principles workflows for ion transport in solid electrolytes and interfaces.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(build_app, name="build")
+app.add_typer(run_app, name="run")
+app.add_typer(cluster_cli.app, name="cluster")
+for _name in ("submit", "status", "logs", "rerun", "cancel", "launch"):
+    app.command(_name)(getattr(cluster_cli, _name))
+app.command("barriers")(barriers)
+app.command("charges")(charges)
+plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
+plot_app.command("neb")(plot_neb_command)
+plot_app.command("potential")(plot_potential_command)
+app.add_typer(plot_app, name="plot")
+parse_app = typer.Typer(help="Read finished VASP runs into the results store.", no_args_is_help=True)
+parse_app.command("neb")(parse_neb_command)
+app.add_typer(parse_app, name="parse")
 
 
-ClusterOption = Annotated[
-    str,
-    typer.Option("--cluster", "-c", envvar="IONFLOW_CLUSTER", help="Cluster profile name or YAML file."),
-]
+def _quiet_libraries() -> None:
+    """Keep the screen for progress and tables: silence the libraries' own chatter."""
+    warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
+    warnings.filterwarnings("ignore", category=FutureWarning, module="fireworks")
+    warnings.filterwarnings("ignore", message="Some jobs are not connected")
+    warnings.filterwarnings("ignore", category=UserWarning, module="chgnet")
 
 
-def submit(
-    spec: Annotated[Path, typer.Argument(help="Flow spec (YAML): flow: barriers|charges|demo and options.")],
-    cluster: ClusterOption,
-    backend: Annotated[str, typer.Option(help="fireworks (default) or jf-remote.")] = "fireworks",
-) -> None:
-    """Submit a flow spec to a cluster: FireWorks workflow, one batch job per ready job.
-
-    Submitting the same spec again (same structures and settings) reports the existing workflow.
-    Example: ionflow submit barriers.yaml --cluster local-slurm
-    """
-    from ionflow.hpc.submit import submit_spec
-    from ionflow.workflows.specs import load_spec
-
-    if backend not in ("fireworks", "jf-remote"):
-        raise InputError("--backend", f"unknown backend {backend!r}", "use fireworks or jf-remote")
-    flow_spec = load_spec(spec)
-    profile = load_profile(cluster)
-    if backend == "jf-remote":
-        from ionflow.hpc.jfremote import project_name, submit_jf_remote
-
-        name, added = submit_jf_remote(flow_spec, profile)
-        project = project_name(profile)
-        said = "submitted" if added else "already submitted (nothing added)"
-        console.print(
-            f"{said}: {name} in jobflow-remote project {project}; run its runner "
-            f"(`jf -p {project} runner start`) and watch with `jf -p {project} job list`",
+def main() -> None:
+    """Console entry point: bad input ends in one line on stderr and exit code 2."""
+    _quiet_libraries()
+    try:
+        app(standalone_mode=False)
+    except InputError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        sys.exit(130)
+    except Exception as exc:  # click usage errors, and bugs
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if os.environ.get("IONFLOW_DEBUG"):
+            raise
+        said = escape(" ".join(str(exc).split())[:300])
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {type(exc).__name__}: {said}; this is a bug in ionflow, not your input: "
+            "rerun with IONFLOW_DEBUG=1 for the traceback and report it",
             highlight=False,
+            soft_wrap=True,
         )
-        return
-    with console.status(f"building {flow_spec.label()} and submitting to {profile.name}"):
-        done = submit_spec(flow_spec, profile)
-    if not done.created:
-        console.print(
-            f"already submitted: workflow {done.wf_id} ({done.name}): {done.state}; nothing added; "
-            f"next: {', '.join(done.advice)}",
-            highlight=False,
-        )
-        return
-    jobs = ", ".join(f"{fw}->{q}" for fw, q in done.queued) or "none ready"
-    console.print(f"workflow {done.wf_id} ({done.name}) added; batch jobs queued: {jobs}", highlight=False)
-
-
-def launch(
-    cluster: ClusterOption,
-    quiet: Annotated[bool, typer.Option(help="Print nothing when nothing is ready.")] = False,
-) -> None:
-    """Queue one batch job for every job that is ready (what `qlaunch` does, in reservation mode)."""
-    from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.submit import launch_ready, resolved
-
-    profile = resolved(load_profile(cluster))
-    with launchpad_session(profile) as lp:
-        queued = launch_ready(lp, profile)
-    if queued or not quiet:
-        console.print(f"queued: {', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing ready'}")
-
-
-def status(
-    cluster: ClusterOption,
-    state: Annotated[str | None, typer.Option(help="Only these states (COMPLETED,FIZZLED,LOST,...).")] = None,
-    flow: Annotated[str | None, typer.Option(help="Only this workflow (id or part of its name).")] = None,
-    job: Annotated[str | None, typer.Option(help="Only jobs whose name contains this (a hop id).")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
-) -> None:
-    """Workflows and their jobs: state (LOST: its batch job died), batch job, host, wall time, result."""
-    import json
-
-    from ionflow.hpc.monitor import job_rows, select
-    from ionflow.hpc.submit import resolved
-
-    rows = select(job_rows(resolved(load_profile(cluster))), state=state, flow=flow, job=job)
-    if json_out:
-        print(json.dumps(rows, default=str, indent=1))
-        return
-    table = Table(title=f"ionflow jobs on {cluster}")
-    for col in ("wf", "job", "name", "state", "batch job", "host", "wall (s)", "result"):
-        table.add_column(col, no_wrap=col in ("name", "state", "result"))
-    colour = {"COMPLETED": "green", "FIZZLED": "red", "LOST": "red", "RUNNING": "cyan", "RESERVED": "cyan"}
-    for r in rows:
-        st = f"[{colour[r['state']]}]{r['state']}[/]" if r["state"] in colour else r["state"]
-        batch = f"{r['queue_id']} ({r['queue_state']})" if r["queue_state"] else (r["queue_id"] or "")
-        wall = f"{r['wall_time_s']:.0f}" if r["wall_time_s"] else ""
-        table.add_row(
-            str(r["wf_id"]), str(r["fw_id"]), r["job"], st, batch, r["host"] or "", wall, r["result"]
-        )
-    console.print(table)
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[r["state"]] = counts.get(r["state"], 0) + 1
-    console.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no jobs", highlight=False)
-
-
-def logs(
-    job: Annotated[str, typer.Argument(help="Job: firework id or name (from ionflow status).")],
-    cluster: ClusterOption,
-    lines: Annotated[int, typer.Option(help="Last lines of each file.")] = 40,
-) -> None:
-    """The batch job's output and error files of a job."""
-    from ionflow.hpc.rescue import job_logs
-
-    for path, text in job_logs(load_profile(cluster), job, lines):
-        console.rule(str(path))
-        console.print(text, highlight=False, markup=False)
-
-
-def rerun(
-    cluster: ClusterOption,
-    jobs: Annotated[list[str] | None, typer.Argument(help="Jobs to rerun (firework ids or names).")] = None,
-    failed: Annotated[bool, typer.Option("--failed", help="Rerun every FIZZLED job.")] = False,
-    lost: Annotated[bool, typer.Option("--lost", help="Rerun every LOST job (batch job died).")] = False,
-    force: Annotated[bool, typer.Option(help="Allow rerunning a COMPLETED job named explicitly.")] = False,
-) -> None:
-    """Put failed or lost jobs back in the queue; finished jobs and their results are kept."""
-    from ionflow.hpc.rescue import rerun as rerun_jobs
-
-    if not (jobs or failed or lost):
-        raise InputError("ionflow rerun", "nothing to rerun was named", "give job ids, --failed or --lost")
-    reset, queued = rerun_jobs(load_profile(cluster), jobs, failed=failed, lost=lost, force=force)
-    console.print(
-        f"reset: {', '.join(map(str, reset)) or 'nothing'}; queued: "
-        f"{', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing'}",
-        highlight=False,
-    )
-
-
-def cancel(
-    target: Annotated[str, typer.Argument(help="Workflow (id or name) or job (firework id or name).")],
-    cluster: ClusterOption,
-) -> None:
-    """Cancel a workflow or job: its batch jobs are cancelled, what has not run is defused."""
-    from ionflow.hpc.rescue import cancel as cancel_target
-
-    defused, cancelled = cancel_target(load_profile(cluster), target)
-    console.print(
-        f"batch jobs cancelled: {', '.join(cancelled) or 'none'}; jobs defused: "
-        f"{', '.join(map(str, defused)) or 'none'}",
-        highlight=False,
-    )
+        sys.exit(1)

@@ -22,12 +22,12 @@ from fireworks import LaunchPad
 from jobflow import JobStore
 from maggma.stores import MongoStore
 
+from ionflow.analysis.store import ResultsFileStore
 from ionflow.hpc.filedb import FileDatabase
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.files import SECRET_MODE
 from ionflow.inputs.locations import expand_secrets, host_of, is_mongodb, uri_database
-from ionflow.workflows.store import ResultsFileStore
 
 DB_NAME = "ionflow"
 COLLECTIONS = ("fireworks", "launches", "offline_runs", "fw_id_assigner", "workflows")

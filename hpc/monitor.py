@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ionflow.analysis.store import ResultsFileStore, results_store
 from ionflow.hpc.launchpad import job_store, launchpad_session
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.queue import ALIVE, queue_states
 from ionflow.inputs.locations import expand_secrets, is_mongodb
-from ionflow.workflows.store import ResultsFileStore, results_store
 
 ACTIVE = ("RESERVED", "RUNNING")
 FW_FIELDS = {"fw_id": 1, "name": 1, "state": 1, "launches": 1, "spec._tasks.job.uuid": 1}

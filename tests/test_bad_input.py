@@ -13,7 +13,7 @@ from pymatgen.core import Lattice, Structure
 
 from tests.analysis.test_vasp_neb import BAND, make_band
 
-CLI = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()"]
+CLI = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()"]
 
 
 def ionflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:

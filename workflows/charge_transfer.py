@@ -20,6 +20,7 @@ from pymatgen.core import Structure
 
 from ionflow.analysis.bader import bader_from_cube
 from ionflow.analysis.potential import potential_summary, read_potential_cube
+from ionflow.analysis.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION
@@ -27,7 +28,6 @@ from ionflow.inputs.presets import load_preset
 from ionflow.workflows.embedded import CountedRelaxMaker
 from ionflow.workflows.gpaw_engine import run_static_density
 from ionflow.workflows.migration import current_job_uuid
-from ionflow.workflows.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
 
 SIDES = ("AP", "carbon")
 

@@ -1,57 +1,22 @@
-"""The ``ionflow`` command line: one program in front of builders, flows, clusters and results."""
+"""``ionflow run``: flows run here, on the embedded engine (or VASP where it is installed), results stored."""
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from jobflow import Flow
-from rich.console import Console
-from rich.markup import escape
 
-from ionflow.analysis.cli import (
-    Results,
-    barriers,
-    charges,
-    console,
-    parse_neb_command,
-    plot_neb_command,
-    plot_potential_command,
-    print_frame,
-)
-from ionflow.hpc import cli as hpc_cli
-from ionflow.hpc.cli import app as cluster_app
-from ionflow.inputs.cli import app as build_app
+from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.record import RESULT_TYPES
 
-app = typer.Typer(
-    help="ionflow: first-principles workflows for ion transport in solid electrolytes and interfaces.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(build_app, name="build")
-app.add_typer(cluster_app, name="cluster")
-for _name in ("submit", "status", "logs", "rerun", "cancel", "launch"):
-    app.command(_name)(getattr(hpc_cli, _name))
-app.command("barriers")(barriers)
-app.command("charges")(charges)
-plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
-plot_app.command("neb")(plot_neb_command)
-plot_app.command("potential")(plot_potential_command)
-app.add_typer(plot_app, name="plot")
-parse_app = typer.Typer(help="Read finished VASP runs into the results store.", no_args_is_help=True)
-parse_app.command("neb")(parse_neb_command)
-app.add_typer(parse_app, name="parse")
 run_app = typer.Typer(
     help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
 )
-app.add_typer(run_app, name="run")
 
 
 EngineOption = Annotated[
@@ -109,7 +74,7 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from ionflow.workflows.store import save_results
+    from ionflow.analysis.store import save_results
 
     work_dir.mkdir(parents=True, exist_ok=True)
     stored = 0
@@ -178,8 +143,8 @@ def run_barriers(
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
     from ionflow.analysis.barriers import barrier_frame
+    from ionflow.analysis.store import results_store
     from ionflow.workflows.specs import FlowSpec, build_flows
-    from ionflow.workflows.store import results_store
 
     check_engine(engine)
     spec = FlowSpec(
@@ -219,8 +184,8 @@ def run_charges(
     Example: ionflow run charges demo/iface/interface.json
     """
     from ionflow.analysis.charges import charge_frame
+    from ionflow.analysis.store import results_store
     from ionflow.workflows.specs import FlowSpec, build_flows
-    from ionflow.workflows.store import results_store
 
     check_engine(engine)
     label = name or Path(interface).stem
@@ -247,8 +212,8 @@ def run_demo(
     """
     from ionflow.analysis.barriers import barrier_frame
     from ionflow.analysis.charges import charge_frame
+    from ionflow.analysis.store import results_store
     from ionflow.workflows.demo import demo_flows
-    from ionflow.workflows.store import results_store
 
     store = results_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
@@ -260,41 +225,3 @@ def run_demo(
         "Charge transfer across AP/graphene (Bader; e⁻ AP→C > 0: AP gave electrons)",
     )
     print_frame(barrier_frame(store), "table", "Migration barriers (CI-NEB)")
-
-
-def _quiet_libraries() -> None:
-    """Keep the screen for progress and tables: silence the libraries' own chatter."""
-    import warnings
-
-    warnings.filterwarnings("ignore", category=FutureWarning, module="jobflow")
-    warnings.filterwarnings("ignore", category=FutureWarning, module="fireworks")
-    warnings.filterwarnings("ignore", message="Some jobs are not connected")
-    warnings.filterwarnings("ignore", category=UserWarning, module="chgnet")
-
-
-def main() -> None:
-    """Console entry point: bad input ends in one line on stderr and exit code 2."""
-    _quiet_libraries()
-    try:
-        app(standalone_mode=False)
-    except InputError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except (typer.Abort, KeyboardInterrupt):
-        sys.exit(130)
-    except Exception as exc:  # click usage errors, and bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if os.environ.get("IONFLOW_DEBUG"):
-            raise
-        said = escape(" ".join(str(exc).split())[:300])
-        Console(stderr=True).print(
-            f"[bold red]error:[/] {type(exc).__name__}: {said}; this is a bug in ionflow, not your input: "
-            "rerun with IONFLOW_DEBUG=1 for the traceback and report it",
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(1)

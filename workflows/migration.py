@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from jobflow import Flow, Maker, job
 from pymatgen.core import Structure
 
+from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.presets import load_preset
 from ionflow.workflows.accelerated import climb_band, warm_started_band
 from ionflow.workflows.embedded import CountedRelaxMaker
-from ionflow.workflows.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 
 
 def embedded_neb_settings(overrides: dict | None = None) -> dict:
@@ -51,7 +51,7 @@ def relax_end_points(initial: Structure, final: Structure, settings: dict) -> di
 
 def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) -> float:
     """Distance (Å, minimum image) of the hopping ion between the relaxed end points; below
-    :data:`~ionflow.workflows.schemas.ONE_MINIMUM` they are one minimum, not a hop."""
+    :data:`~ionflow.analysis.schemas.ONE_MINIMUM` they are one minimum, not a hop."""
     return float(initial[moving_index].distance(final[moving_index]))
 
 

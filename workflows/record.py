@@ -13,7 +13,7 @@ from typing import Any
 from jobflow import Flow, OutputReference, job
 from pydantic import BaseModel
 
-from ionflow.workflows.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
+from ionflow.analysis.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
 
 RESULT_TYPES = (MigrationBarrierDoc, InterfaceChargeTransferDoc)
 
@@ -33,7 +33,7 @@ def _as_result(item: Any) -> BaseModel | None:
 @job
 def record_results(outputs: Any, results: str, flow_uuid: str | None = None) -> int:
     """Upsert the result documents among ``outputs`` into the results store ``results``."""
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.analysis.store import results_store, save_results
 
     items = outputs if isinstance(outputs, list) else [outputs]
     docs = [doc for doc in map(_as_result, items) if doc is not None]

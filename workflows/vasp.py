@@ -23,18 +23,18 @@ from pymatgen.io.vasp import Kpoints
 
 from ionflow.analysis.bader import bader_from_vasp
 from ionflow.analysis.potential import potential_summary, read_locpot
+from ionflow.analysis.schemas import (
+    BaderChargesDoc,
+    InterfaceChargeTransferDoc,
+    MigrationBarrierDoc,
+    Provenance,
+)
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.interface import REGION
 from ionflow.inputs.presets import merged_settings
 from ionflow.workflows.migration import current_job_uuid
-from ionflow.workflows.schemas import (
-    BaderChargesDoc,
-    InterfaceChargeTransferDoc,
-    MigrationBarrierDoc,
-    Provenance,
-)
 
 KSPACING = 0.25
 """Largest k-point spacing (1/Å, 2π included) of the VASP meshes."""

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
+from ionflow.analysis.schemas import MigrationBarrierDoc
+from ionflow.analysis.store import results_store, save_results
 from ionflow.inputs.errors import InputError
-from ionflow.workflows.schemas import MigrationBarrierDoc
-from ionflow.workflows.store import results_store, save_results
 
 
 def _doc(hop_id: str, barrier: float = 0.3) -> MigrationBarrierDoc:
@@ -49,7 +49,7 @@ def test_persists_across_processes_and_upserts(tmp_path):
     assert save_results(results_store(path), [_doc("a"), _doc("b")]) == 2
     save_results(results_store(path), [_doc("a")])  # the same result again
     code = (
-        f"from ionflow.workflows.store import results_store; s = results_store({str(path)!r}); s.connect();"
+        f"from ionflow.analysis.store import results_store; s = results_store({str(path)!r}); s.connect();"
         "print(s.count({'doc_type': 'MigrationBarrierDoc'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -59,7 +59,7 @@ def test_persists_across_processes_and_upserts(tmp_path):
 def test_concurrent_writers_lose_nothing(tmp_path):
     path = tmp_path / "results.json"
     code = (
-        "import sys; from ionflow.workflows.store import results_store, save_results;"
+        "import sys; from ionflow.analysis.store import results_store, save_results;"
         "from tests.analysis.test_results_store import _doc;"
         f"[save_results(results_store({str(path)!r}), [_doc(f'{{sys.argv[1]}}-{{k}}')]) for k in range(15)]"
     )
@@ -103,8 +103,8 @@ def test_plot_neb_png(tmp_path):
 
 def test_one_store_object_reads_after_each_write(tmp_path):
     """The CLI writes results flow by flow, then reads the tables through the same store object."""
-    from ionflow.workflows.schemas import MigrationBarrierDoc
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.analysis.schemas import MigrationBarrierDoc
+    from ionflow.analysis.store import results_store, save_results
 
     store = results_store(tmp_path / "r.json")
     for i in range(2):
@@ -131,8 +131,8 @@ def test_one_store_object_reads_after_each_write(tmp_path):
 
 def test_barrier_rows_say_when_a_barrier_cannot_be_trusted(tmp_path):
     from ionflow.analysis.barriers import barrier_frame
-    from ionflow.workflows.schemas import MigrationBarrierDoc
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.analysis.schemas import MigrationBarrierDoc
+    from ionflow.analysis.store import results_store, save_results
 
     bands = {
         "clean": [0.0, 0.2, 0.5, 0.2, 0.0],

@@ -121,7 +121,7 @@ def test_end_points_from_their_relaxations(tmp_path):
 def test_cli_reads_and_stores_a_band(tmp_path):
     root = make_band(tmp_path / "neb", BAND)
     results = tmp_path / "results.json"
-    cmd = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()", "parse", "neb", str(root)]
+    cmd = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", "parse", "neb", str(root)]
     cmd += [
         "--host",
         "Si",

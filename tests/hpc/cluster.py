@@ -40,7 +40,7 @@ def ionflow(
     *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run the ionflow program as a user would, in ``cwd``."""
-    cmd = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()", *args]
+    cmd = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", *args]
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S, env=full_env)
     if check:

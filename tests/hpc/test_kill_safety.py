@@ -79,7 +79,7 @@ for i in range(3):
 """
 
 RESULTS_WRITER = INSTRUMENT + """
-from ionflow.workflows.store import results_store
+from ionflow.analysis.store import results_store
 store = results_store(sys.argv[1])
 tag = sys.argv[2]
 for i in range(3):
@@ -157,7 +157,7 @@ def test_results_file_survives_kills_mid_write(tmp_path):
     assert all(f"ballast-{i}" in stored for i in range(30))
     assert len(acknowledged) == len(POINTS)
     assert left == list(MIDWAY)
-    from ionflow.workflows.store import results_store, save_results  # the next writer cleans up
+    from ionflow.analysis.store import results_store, save_results  # the next writer cleans up
 
     assert save_results(results_store(target), []) == 0
     store = results_store(target)

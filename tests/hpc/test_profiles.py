@@ -123,7 +123,7 @@ def test_submit_to_unreachable_database_adds_nothing(config_dir, tmp_path):
         pytest.skip("needs sbatch on PATH to reach the database check")
     write(config_dir, "down", {**GOOD, "launchpad": "mongodb://127.0.0.1:1/fw"})
     (tmp_path / "spec.yaml").write_text("flow: barriers\nstructure: Li6PS5Cl\n")
-    cmd = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()", "submit", "spec.yaml"]
+    cmd = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", "submit", "spec.yaml"]
     proc = subprocess.run(
         [*cmd, "--cluster", "down"], capture_output=True, text=True, cwd=tmp_path, timeout=120
     )

@@ -7,7 +7,7 @@ import pytest
 
 def ionflow(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-c", "from ionflow.workflows.cli import main; main()", *args],
+        [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 from jobflow import run_locally
 
+from ionflow.analysis.schemas import InterfaceChargeTransferDoc
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import build_ap_graphene_interface
 from ionflow.workflows.charge_transfer import ChargeTransferMaker, relax_interface
-from ionflow.workflows.schemas import InterfaceChargeTransferDoc
 
 FAST_DFT = {"h": 0.22, "kspacing": 0.5}
 
@@ -102,7 +102,7 @@ def test_stored_result_reads_back_as_table_and_plot(transfer, tmp_path):
     import json
     import subprocess
 
-    from ionflow.workflows.store import results_store, save_results
+    from ionflow.analysis.store import results_store, save_results
 
     store_path = tmp_path / "r.json"
     assert save_results(results_store(store_path), [transfer, transfer]) == 2

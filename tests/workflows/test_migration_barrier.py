@@ -22,7 +22,7 @@ import pytest
 from pymatgen.core import Lattice, Structure
 
 from ionflow.analysis.barriers import barrier_frame
-from ionflow.workflows.store import results_store
+from ionflow.analysis.store import results_store
 
 N_IMAGES = 5
 
@@ -60,7 +60,7 @@ def neb_run(request, tmp_path_factory):
     cmd = [
         sys.executable,
         "-c",
-        "from ionflow.workflows.cli import main; main()",
+        "from ionflow.hpc.cli import main; main()",
         "run",
         "barriers",
         str(cif),
@@ -111,7 +111,7 @@ def test_table_printed_and_readable(neb_run):
         [
             sys.executable,
             "-c",
-            "from ionflow.workflows.cli import main; main()",
+            "from ionflow.hpc.cli import main; main()",
             "barriers",
             "--results",
             str(results),
@@ -130,10 +130,10 @@ def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
     from jobflow import JobStore, run_locally
     from maggma.stores import MemoryStore
 
+    from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc
+    from ionflow.analysis.store import save_results
     from ionflow.inputs.hops import HopPath
     from ionflow.workflows.migration import MigrationBarrierMaker
-    from ionflow.workflows.schemas import ONE_MINIMUM, MigrationBarrierDoc
-    from ionflow.workflows.store import save_results
 
     _, _, a, species, coords, _ = CASES["EMT"]
     host = Structure(Lattice.cubic(a), species, coords)
@@ -155,7 +155,7 @@ def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
     assert (
         row["note"].startswith("end points relax to one minimum") and row["Ea fwd (eV)"] != row["Ea fwd (eV)"]
     )
-    cli = [sys.executable, "-c", "from ionflow.workflows.cli import main; main()"]
+    cli = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()"]
     shown = subprocess.run(
         [*cli, "barriers", "--results", str(tmp_path / "r.json")], capture_output=True, text=True
     )
