@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
+from ionflow.analysis.vasp_files import find_vasp_file, read_text, vasp_output_file
 from ionflow.inputs.errors import InputError
 
 
@@ -126,8 +127,6 @@ def bader_from_vasp(
     """
     from pymatgen.io.vasp import Chgcar
 
-    from ionflow.analysis.vasp_files import find_vasp_file, vasp_output_file
-
     if find_vasp_file(directory, "ACF.dat") is not None:
         return bader_from_acf(directory)
 
@@ -185,7 +184,6 @@ class AcfTable:
 
 def read_acf(path: str | Path, n_atoms: int | None = None) -> AcfTable:
     """Parse ``ACF.dat``; a truncated file (no totals block, or fewer rows than atoms) is an error."""
-    from ionflow.analysis.vasp_files import read_text
 
     path = Path(path)
     if not path.is_file():
@@ -228,7 +226,6 @@ def read_acf(path: str | Path, n_atoms: int | None = None) -> AcfTable:
 def bader_from_acf(directory: str | Path) -> tuple[Structure, BaderPartition]:
     """The Henkelman program's charges (``ACF.dat``) for the run in ``directory``; the atoms
     come from its CONTCAR, POSCAR or CHGCAR (the first one present)."""
-    from ionflow.analysis.vasp_files import find_vasp_file, vasp_output_file
 
     acf = vasp_output_file(directory, "ACF.dat", "run `bader CHGCAR -ref CHGCAR_sum` in the run folder")
     source = next(

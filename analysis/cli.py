@@ -10,7 +10,10 @@ from maggma.core import Store
 from rich.console import Console
 from rich.table import Table
 
-from ionflow.analysis.store import ResultsFileStore, results_store
+from ionflow.analysis.barriers import barrier_frame
+from ionflow.analysis.charges import charge_frame, interface_profile
+from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
+from ionflow.analysis.store import ResultsFileStore, results_store, save_results
 from ionflow.inputs.errors import InputError
 
 # piped or captured output keeps whole tables instead of wrapping them at 80 columns
@@ -70,7 +73,6 @@ def barriers(
 
     Example: ionflow barriers --species Li,Cu --format markdown
     """
-    from ionflow.analysis.barriers import barrier_frame
     frame = barrier_frame(stored_results(results), host, species.split(",") if species else None)
     if frame.empty:
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
@@ -90,7 +92,10 @@ def plot_neb_command(
     """
     from pathlib import Path
 
-    from ionflow.analysis.plots import plot_neb
+    from ionflow.analysis.plots import (  # deferred: matplotlib, ~1 s
+        plot_neb,
+    )
+
     path = plot_neb(stored_results(results), hop, Path(out), host)
     console.print(f"wrote {path}")
 
@@ -104,7 +109,6 @@ def charges(
 
     Example: ionflow charges --format markdown
     """
-    from ionflow.analysis.charges import charge_frame
     frame = charge_frame(stored_results(results), interface)
     if frame.empty:
         console.print("no charge-transfer results stored yet (run: ionflow run demo)")
@@ -125,8 +129,10 @@ def plot_potential_command(
     """
     from pathlib import Path
 
-    from ionflow.analysis.charges import interface_profile
-    from ionflow.analysis.plots import plot_potential
+    from ionflow.analysis.plots import (  # deferred: matplotlib, ~1 s
+        plot_potential,
+    )
+
     path = plot_potential(interface_profile(stored_results(results), interface), Path(out))
     console.print(f"wrote {path}")
 
@@ -149,9 +155,6 @@ def parse_neb_command(
 
     Example: ionflow parse neb runs/neb-Li-hop0 --host AP --species Li --hop-id Li-hop0
     """
-    from ionflow.analysis.barriers import barrier_frame
-    from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
-    from ionflow.analysis.store import save_results
 
     measured = hop_length_from_poscars(directory)  # also checks the end points hold the same atoms
     if length is None:

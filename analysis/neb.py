@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pymatgen.core import Structure
 
+from ionflow.analysis.schemas import MigrationBarrierDoc, Provenance
 from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, read_text
 from ionflow.inputs.errors import InputError
 
@@ -164,7 +165,6 @@ def barrier_from_vasp_neb(
 
     Force calls and wall time are the NEB run's (from its OUTCARs) plus ``added_cost``
     (force calls, seconds: the end-point relaxations, when the caller knows them)."""
-    from ionflow.analysis.schemas import MigrationBarrierDoc, Provenance
 
     band = read_vasp_neb(directory, end_energies)
     fields.setdefault("provenance", Provenance(source_files=band.files))

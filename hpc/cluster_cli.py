@@ -9,8 +9,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ionflow.hpc.jfremote import project_name, submit_jf_remote
+from ionflow.hpc.launchpad import launchpad_session
+from ionflow.hpc.monitor import job_rows, select
 from ionflow.hpc.profiles import available_profiles, check_profile, load_profile, user_profile_dir
+from ionflow.hpc.rescue import cancel as cancel_target
+from ionflow.hpc.rescue import job_logs
+from ionflow.hpc.rescue import rerun as rerun_jobs
+from ionflow.hpc.submit import launch_ready, resolved, submit_spec
 from ionflow.inputs.errors import InputError
+from ionflow.workflows.specs import load_spec
 
 app = typer.Typer(help="Cluster profiles (scheduler, account, resources, databases).", no_args_is_help=True)
 console = Console()
@@ -75,16 +83,12 @@ def submit(
     Submitting the same spec again (same structures and settings) reports the existing workflow.
     Example: ionflow submit barriers.yaml --cluster local-slurm
     """
-    from ionflow.hpc.submit import submit_spec
-    from ionflow.workflows.specs import load_spec
 
     if backend not in ("fireworks", "jf-remote"):
         raise InputError("--backend", f"unknown backend {backend!r}", "use fireworks or jf-remote")
     flow_spec = load_spec(spec)
     profile = load_profile(cluster)
     if backend == "jf-remote":
-        from ionflow.hpc.jfremote import project_name, submit_jf_remote
-
         name, added = submit_jf_remote(flow_spec, profile)
         project = project_name(profile)
         said = "submitted" if added else "already submitted (nothing added)"
@@ -112,8 +116,6 @@ def launch(
     quiet: Annotated[bool, typer.Option(help="Print nothing when nothing is ready.")] = False,
 ) -> None:
     """Queue one batch job for every job that is ready (what `qlaunch` does, in reservation mode)."""
-    from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.submit import launch_ready, resolved
 
     profile = resolved(load_profile(cluster))
     with launchpad_session(profile) as lp:
@@ -131,9 +133,6 @@ def status(
 ) -> None:
     """Workflows and their jobs: state (LOST: its batch job died), batch job, host, wall time, result."""
     import json
-
-    from ionflow.hpc.monitor import job_rows, select
-    from ionflow.hpc.submit import resolved
 
     rows = select(job_rows(resolved(load_profile(cluster))), state=state, flow=flow, job=job)
     if json_out:
@@ -163,7 +162,6 @@ def logs(
     lines: Annotated[int, typer.Option(help="Last lines of each file.")] = 40,
 ) -> None:
     """The batch job's output and error files of a job."""
-    from ionflow.hpc.rescue import job_logs
 
     for path, text in job_logs(load_profile(cluster), job, lines):
         console.rule(str(path))
@@ -178,7 +176,6 @@ def rerun(
     force: Annotated[bool, typer.Option(help="Allow rerunning a COMPLETED job named explicitly.")] = False,
 ) -> None:
     """Put failed or lost jobs back in the queue; finished jobs and their results are kept."""
-    from ionflow.hpc.rescue import rerun as rerun_jobs
 
     if not (jobs or failed or lost):
         raise InputError("ionflow rerun", "nothing to rerun was named", "give job ids, --failed or --lost")
@@ -195,7 +192,6 @@ def cancel(
     cluster: ClusterOption,
 ) -> None:
     """Cancel a workflow or job: its batch jobs are cancelled, what has not run is defused."""
-    from ionflow.hpc.rescue import cancel as cancel_target
 
     defused, cancelled = cancel_target(load_profile(cluster), target)
     console.print(

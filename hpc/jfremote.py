@@ -16,9 +16,11 @@ import yaml
 
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.schedulers import SCHEDULERS
+from ionflow.hpc.submit import resolved
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.files import SECRET_MODE, atomic_write
 from ionflow.inputs.locations import expand_secrets, is_mongodb, uri_database
+from ionflow.workflows.record import with_result_recording
 from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 
 
@@ -94,9 +96,6 @@ def submit_jf_remote(spec: FlowSpec, profile: ClusterProfile, **stores) -> tuple
     from jobflow import Flow
     from jobflow_remote import submit_flow
     from jobflow_remote.jobs.jobcontroller import JobController
-
-    from ionflow.hpc.submit import resolved
-    from ionflow.workflows.record import with_result_recording
 
     profile = resolved(profile)
     data = project_data(profile, **stores)

@@ -11,6 +11,9 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from rich.console import Console
 from rich.table import Table
 
+from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.carbon import build_cnt, build_graphene, cnt_diameter
+from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.errors import InputError
 
 console = Console()
@@ -65,8 +68,9 @@ def build_ap(
 
     Example: ionflow build ap --x-br 0.25 --supercell 2,2,1 --out ap/
     """
-    from ionflow.inputs.antiperovskite import build_ap_orderings
-    from ionflow.inputs.io import write_models
+    from ionflow.inputs.io import (  # deferred: ase.io writers, ~1 s
+        write_models,
+    )
 
     ranked, summary = build_ap_orderings(
         x_br, parse_triple(supercell, "--supercell"), lattice, seed, keep=keep, rank_by=_rank(rank_by)
@@ -105,8 +109,9 @@ def build_carbon(
 
     Example: ionflow build carbon cnt --chirality 8,0 --length 2 --out cnt/
     """
-    from ionflow.inputs.carbon import build_cnt, build_graphene, cnt_diameter
-    from ionflow.inputs.io import write_models
+    from ionflow.inputs.io import (  # deferred: ase.io writers, ~1 s
+        write_models,
+    )
 
     if kind == "cnt":
         n, m = _pair(chirality, "--chirality")
@@ -139,7 +144,6 @@ def _pair(text: str, option: str) -> tuple[int, int]:
 
 
 def _ap_bulk(supercell: str, x_br: float, seed: int) -> Structure:
-    from ionflow.inputs.antiperovskite import build_ap_orderings
 
     return build_ap_orderings(x_br, parse_triple(supercell, "--ap-supercell"), seed=seed, keep=1)[0][
         0
@@ -171,8 +175,13 @@ def build_interface(
       ionflow build interface graphene --termination LiCl --max-strain 0.05 --out iface/
       ionflow build interface cnt --chirality 6,6 --out cnt_on_ap/
     """
-    from ionflow.inputs.interface import build_ap_graphene_interface, build_cnt_on_ap
-    from ionflow.inputs.io import write_models
+    from ionflow.inputs.interface import (  # deferred: interface builders, ~3 s
+        build_ap_graphene_interface,
+        build_cnt_on_ap,
+    )
+    from ionflow.inputs.io import (  # deferred: ase.io writers, ~1 s
+        write_models,
+    )
 
     if strain_on not in ("carbon", "AP"):
         raise InputError("--strain-on", f"unknown side {strain_on!r}", "use carbon or AP")
@@ -229,8 +238,9 @@ def build_conductor(
 
     Example: ionflow build conductor --host Li6PS5Cl --n-cu 2 --out licu/
     """
-    from ionflow.inputs.conductor import build_dual_ion_conductor
-    from ionflow.inputs.io import write_models
+    from ionflow.inputs.io import (  # deferred: ase.io writers, ~1 s
+        write_models,
+    )
 
     ranked, summary = build_dual_ion_conductor(
         host, n_cu, parse_triple(supercell, "--supercell"), seed, keep=keep, rank_by=_rank(rank_by)
@@ -269,8 +279,13 @@ def build_hops(
       ionflow build hops licu/conductor_0.cif --species Cu --out hops_cu/
       ionflow build hops iface/interface.json --interface --out hops_iface/
     """
-    from ionflow.inputs.hops import find_hops, interface_hops
-    from ionflow.inputs.io import write_models
+    from ionflow.inputs.hops import (  # deferred: diffusion analysis, ~3 s
+        find_hops,
+        interface_hops,
+    )
+    from ionflow.inputs.io import (  # deferred: ase.io writers, ~1 s
+        write_models,
+    )
 
     host = read_structure(structure)
     if interface:

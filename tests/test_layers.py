@@ -52,6 +52,19 @@ def backward_imports(root: Path) -> list[str]:
     return problems
 
 
+def test_ionflow_imports_are_at_module_top():
+    """A function-level ionflow import is kept only where the module pulls a heavy dependency,
+    and says so (``# deferred: ...`` on its first line)."""
+    hidden = []
+    for layer in LAYERS:
+        for path in sorted((REPO / layer).rglob("*.py")):
+            lines = path.read_text().splitlines()
+            for line, module, inside in ionflow_imports(path.read_text()):
+                if inside and "# deferred:" not in lines[line - 1]:
+                    hidden.append(f"{path.relative_to(REPO)}:{line}: {module}")
+    assert hidden == []
+
+
 def test_layers_import_one_way():
     assert backward_imports(REPO) == []
 

@@ -10,9 +10,13 @@ from typing import Annotated
 import typer
 from jobflow import Flow
 
+from ionflow.analysis.barriers import barrier_frame
+from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
+from ionflow.analysis.store import results_store, save_results
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.record import RESULT_TYPES
+from ionflow.workflows.specs import FlowSpec, build_flows
 
 run_app = typer.Typer(
     help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
@@ -73,8 +77,6 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
     store each flow's results as soon as it finishes, so a later failure loses nothing."""
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ionflow.analysis.store import save_results
 
     work_dir.mkdir(parents=True, exist_ok=True)
     stored = 0
@@ -142,9 +144,6 @@ def run_barriers(
 
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
-    from ionflow.analysis.barriers import barrier_frame
-    from ionflow.analysis.store import results_store
-    from ionflow.workflows.specs import FlowSpec, build_flows
 
     check_engine(engine)
     spec = FlowSpec(
@@ -183,9 +182,6 @@ def run_charges(
 
     Example: ionflow run charges demo/iface/interface.json
     """
-    from ionflow.analysis.charges import charge_frame
-    from ionflow.analysis.store import results_store
-    from ionflow.workflows.specs import FlowSpec, build_flows
 
     check_engine(engine)
     label = name or Path(interface).stem
@@ -210,10 +206,7 @@ def run_demo(
     Builds the models, runs every flow on the embedded engine (CHGNet + GPAW), stores the
     results (default ./ionflow-results.json) and prints the charge-transfer and barrier tables.
     """
-    from ionflow.analysis.barriers import barrier_frame
-    from ionflow.analysis.charges import charge_frame
-    from ionflow.analysis.store import results_store
-    from ionflow.workflows.demo import demo_flows
+    from ionflow.workflows.demo import demo_flows  # deferred: engines (torch, CHGNet, GPAW), ~5 s
 
     store = results_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):

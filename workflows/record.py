@@ -14,6 +14,7 @@ from jobflow import Flow, OutputReference, job
 from pydantic import BaseModel
 
 from ionflow.analysis.schemas import InterfaceChargeTransferDoc, MigrationBarrierDoc
+from ionflow.analysis.store import results_store, save_results
 
 RESULT_TYPES = (MigrationBarrierDoc, InterfaceChargeTransferDoc)
 
@@ -33,7 +34,6 @@ def _as_result(item: Any) -> BaseModel | None:
 @job
 def record_results(outputs: Any, results: str, flow_uuid: str | None = None) -> int:
     """Upsert the result documents among ``outputs`` into the results store ``results``."""
-    from ionflow.analysis.store import results_store, save_results
 
     items = outputs if isinstance(outputs, list) else [outputs]
     docs = [doc for doc in map(_as_result, items) if doc is not None]

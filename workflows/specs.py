@@ -23,6 +23,9 @@ from typing import Literal
 from jobflow import Flow
 from pydantic import BaseModel, Field, ValidationError
 
+from ionflow.inputs.checks import structure_fingerprint
+from ionflow.inputs.cli import read_structure
+from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
 
 FLOW_KINDS = ("barriers", "charges", "demo")
@@ -93,19 +96,14 @@ def load_spec(path: str | Path) -> FlowSpec:
 def spec_structures(spec: FlowSpec) -> list:
     """The structures the spec starts from (none for the demo, which builds its own)."""
     if spec.flow == "barriers":
-        from ionflow.inputs.conductor import load_host
-
         return [load_host(spec.structure)]
     if spec.flow == "charges":
-        from ionflow.inputs.cli import read_structure
-
         return [read_structure(Path(spec.structure))]
     return []
 
 
 def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
-    from ionflow.inputs.checks import structure_fingerprint
 
     settings = spec.model_dump(exclude={"structure"})
     if spec.name is None and spec.structure:
@@ -119,7 +117,9 @@ def spec_fingerprint(spec: FlowSpec) -> str:
 def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
     """The spec's flows, each with a label; the same code for ``run`` and ``submit``."""
     if spec.flow == "demo":
-        from ionflow.workflows.demo import demo_flows
+        from ionflow.workflows.demo import (  # deferred: engines (torch, CHGNet, GPAW), ~5 s
+            demo_flows,
+        )
 
         return demo_flows(quick=spec.quick)
     structure = spec_structures(spec)[0]
@@ -130,7 +130,9 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
 
 
 def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
-    from ionflow.inputs.hops import find_hops
+    from ionflow.inputs.hops import (  # deferred: diffusion analysis, ~3 s
+        find_hops,
+    )
 
     hops = []
     for sp in spec.species:
@@ -144,13 +146,17 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
             max_hops=spec.max_hops,
         )
     if spec.engine == "vasp":
-        from ionflow.workflows.vasp import VaspMigrationBarrierMaker
+        from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
+            VaspMigrationBarrierMaker,
+        )
 
         maker = VaspMigrationBarrierMaker(
             n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.accelerate)
         )
     else:
-        from ionflow.workflows.migration import MigrationBarrierMaker
+        from ionflow.workflows.migration import (  # deferred: engines (torch, CHGNet), ~5 s
+            MigrationBarrierMaker,
+        )
 
         settings = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
         if spec.accelerate is True and spec.model == "CHGNet":
@@ -169,11 +175,15 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
 
 def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]]:
     if spec.engine == "vasp":
-        from ionflow.workflows.vasp import VaspChargeTransferMaker
+        from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
+            VaspChargeTransferMaker,
+        )
 
         maker = VaspChargeTransferMaker(references=spec.references)
     else:
-        from ionflow.workflows.charge_transfer import ChargeTransferMaker
+        from ionflow.workflows.charge_transfer import (  # deferred: engines (torch, CHGNet, GPAW), ~5 s
+            ChargeTransferMaker,
+        )
 
         maker = ChargeTransferMaker(settings={"references": spec.references}, relax=spec.relax)
     termination = str(structure.properties.get("termination", ""))

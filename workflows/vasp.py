@@ -22,6 +22,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Kpoints
 
 from ionflow.analysis.bader import bader_from_vasp
+from ionflow.analysis.neb import barrier_from_vasp_neb
 from ionflow.analysis.potential import potential_summary, read_locpot
 from ionflow.analysis.schemas import (
     BaderChargesDoc,
@@ -29,12 +30,19 @@ from ionflow.analysis.schemas import (
     MigrationBarrierDoc,
     Provenance,
 )
+from ionflow.analysis.vasp_files import run_cost, valence_electrons, vasp_output_file
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.interface import REGION
 from ionflow.inputs.presets import merged_settings
-from ionflow.workflows.migration import current_job_uuid
+from ionflow.workflows.accelerated import (
+    climb_band,
+    counted_calculator,
+    end_corrected_band,
+    measurement_at,
+)
+from ionflow.workflows.migration import current_job_uuid, embedded_neb_settings
 
 KSPACING = 0.25
 """Largest k-point spacing (1/Å, 2π included) of the VASP meshes."""
@@ -108,7 +116,6 @@ def task_cost(outputs: list) -> tuple[int, float]:
 def vasp_runs_cost(folders: list[Path]) -> tuple[int, float]:
     """Force calls (ionic steps) and wall time (s) of the VASP runs in ``folders``, from their
     OUTCARs; a run without its timing block adds no time."""
-    from ionflow.analysis.vasp_files import run_cost, vasp_output_file
 
     costs = [
         run_cost(vasp_output_file(f, "OUTCAR", "rerun the job (VASP writes an OUTCAR)")) for f in folders
@@ -131,7 +138,6 @@ def vasp_interface_charge_transfer(
 
     Force calls and wall time are those of the static run and its reference runs, read from
     their OUTCARs (the relaxation's are in its own task document)."""
-    from ionflow.analysis.vasp_files import valence_electrons, vasp_output_file
 
     directory = run_folder(static_dir)
     regions = list(structure.site_properties[REGION])
@@ -269,13 +275,6 @@ def warm_start_images(
     first step): the band feels where the two engines disagree at the end points, for no VASP
     call beyond the relaxations'.
     """
-    from ionflow.workflows.accelerated import (
-        climb_band,
-        counted_calculator,
-        end_corrected_band,
-        measurement_at,
-    )
-    from ionflow.workflows.migration import embedded_neb_settings
 
     settings = embedded_neb_settings()
     images = interpolate_idpp(initial, final, n_images)
@@ -294,7 +293,6 @@ def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings:
     """The barrier from the NEB run's image folders (00 ... NN OUTCARs, read by
     :func:`ionflow.analysis.neb.read_vasp_neb`); the end points' energies come from their
     relaxations when VASP left 00/ and NN/ without an OUTCAR."""
-    from ionflow.analysis.neb import barrier_from_vasp_neb
 
     folder = run_folder(neb_output.dir_name)
     ends = tuple(float(o.output.energy) for o in relax_outputs)
