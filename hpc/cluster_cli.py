@@ -11,7 +11,7 @@ from rich.table import Table
 
 from ionflow.hpc.jfremote import project_name, submit_jf_remote
 from ionflow.hpc.launchpad import launchpad_session
-from ionflow.hpc.monitor import job_rows, select
+from ionflow.hpc.monitor import job_rows, select, stranded
 from ionflow.hpc.profiles import available_profiles, check_profile, load_profile, user_profile_dir
 from ionflow.hpc.rescue import cancel as cancel_target
 from ionflow.hpc.rescue import job_logs
@@ -154,6 +154,14 @@ def status(
     for r in rows:
         counts[r["state"]] = counts.get(r["state"], 0) + 1
     console.print(", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "no jobs", highlight=False)
+    waiting = stranded(rows)
+    if waiting:
+        ids = ", ".join(str(r["fw_id"]) for r in waiting)
+        console.print(
+            f"{len(waiting)} ready job(s) without a batch job ({ids}): "
+            f"`ionflow launch -c {cluster}` queues them",
+            highlight=False,
+        )
 
 
 def logs(

@@ -151,6 +151,14 @@ def _add_results(rows: list[dict[str, Any]], profile: ClusterProfile) -> None:
         row["result"] = by_job.get(row["job_uuid"], "")
 
 
+def stranded(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """READY jobs with no batch job coming: nothing of their workflow is reserved or running,
+    so no finishing job will queue them (a chain step that failed, or compute nodes that
+    cannot submit). ``ionflow launch`` queues them."""
+    busy = {r["wf_id"] for r in rows if r["state"] in ACTIVE}
+    return [r for r in rows if r["state"] == "READY" and r["wf_id"] not in busy]
+
+
 def select(
     rows: list[dict[str, Any]], state: str | None = None, flow: str | None = None, job: str | None = None
 ) -> list[dict[str, Any]]:

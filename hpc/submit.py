@@ -24,7 +24,7 @@ from jobflow import Flow
 from jobflow.managers.fireworks import flow_to_workflow
 
 from ionflow.hpc.launchpad import launchpad_file, launchpad_session
-from ionflow.hpc.monitor import job_rows
+from ionflow.hpc.monitor import job_rows, stranded
 from ionflow.hpc.profiles import ClusterProfile, check_profile
 from ionflow.hpc.queue import cancel_queue_jobs
 from ionflow.hpc.schedulers import SCHEDULERS
@@ -191,7 +191,7 @@ def _already_submitted(profile: ClusterProfile, wf_id: int, name: str) -> Submis
         advice.append("`ionflow rerun --lost` (its batch job died)")
     if counts.get("FIZZLED"):
         advice.append("`ionflow rerun --failed`")
-    if counts.get("READY") and not any(counts.get(s) for s in ("RESERVED", "RUNNING")):
+    if stranded(rows):
         advice.append("`ionflow launch` (ready jobs without a batch job)")
     advice = advice or ["`ionflow status`"]
     return Submission(wf_id=wf_id, name=name, created=False, state=state, advice=advice)

@@ -173,6 +173,24 @@ def test_cancel_defuses_a_workflow(cluster, first_run):
         assert squeue.strip() == ""
 
 
+def test_a_stranded_ready_job_is_shown_with_its_fix(cluster, first_run):
+    """A workflow added without queueing (as when a batch job's chain step could not submit):
+    status says which jobs wait and the command that queues them; that command does."""
+    from ionflow.hpc.profiles import load_profile
+    from ionflow.hpc.submit import submit_spec
+    from ionflow.workflows.specs import load_spec
+
+    folder, profile = cluster
+    spec = load_spec(write_hop_spec(folder, "Ag", images=3))
+    added = submit_spec(spec, load_profile(str(profile)), launch=False)
+    assert added.created and added.queued == []
+    table = " ".join(ionflow("status", "--cluster", str(profile), cwd=folder).stdout.split())
+    assert "ready job(s) without a batch job" in table and "ionflow launch" in table
+    out = ionflow("launch", "--cluster", str(profile), cwd=folder).stdout
+    assert "queued:" in out and "->" in out
+    wait_until(profile, folder, all_completed(added.wf_id), "the launched workflow")
+
+
 def test_status_of_a_mistyped_launchpad_creates_nothing(tmp_path):
     profile = tmp_path / "typo.yaml"
     profile.write_text(
