@@ -14,7 +14,7 @@ from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.analysis.store import results_store, save_results
-from ionflow.inputs.errors import InputError
+from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
 from ionflow.workflows.specs import FlowSpec, build_flows
 
@@ -29,22 +29,6 @@ EngineOption = Annotated[
         "--engine", help="embedded (CHGNet + GPAW, default) or vasp (atomate2; VASP and POTCARs needed)."
     ),
 ]
-
-
-def check_engine(engine: str) -> str:
-    """``engine`` if it can run here, else a clear error (VASP needs POTCARs configured)."""
-    if engine not in ("embedded", "vasp"):
-        raise InputError("--engine", f"unknown engine {engine!r}", "use embedded or vasp")
-    if engine == "vasp":
-        from pymatgen.core import SETTINGS
-
-        if not SETTINGS.get("PMG_VASP_PSP_DIR"):
-            raise InputError(
-                "--engine vasp",
-                "no POTCAR directory is configured (PMG_VASP_PSP_DIR)",
-                "set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml and atomate2's VASP_CMD",
-            )
-    return engine
 
 
 WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
@@ -145,7 +129,7 @@ def run_barriers(
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
 
-    check_engine(engine)
+    engine_named(engine)  # unknown, or unable to run here: one line before anything is built
     spec = FlowSpec(
         flow="barriers",
         structure=structure,
@@ -183,7 +167,7 @@ def run_charges(
     Example: ionflow run charges demo/iface/interface.json
     """
 
-    check_engine(engine)
+    engine_named(engine)  # unknown, or unable to run here: one line before anything is built
     label = name or Path(interface).stem
     spec = FlowSpec(
         flow="charges", structure=interface, name=label, relax=relax, references=references, engine=engine

@@ -21,16 +21,16 @@ from pathlib import Path
 from typing import Literal
 
 from jobflow import Flow
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
+from ionflow.workflows.engines import ENGINES
 
 FLOW_KINDS = ("barriers", "charges", "demo")
-WARM_START_BENCHMARKED = ("SevenNet",)
-"""NEB models on which the CHGNet warm start is on by default (benchmarks/warm_start_neb.py)."""
+
 
 
 class FlowSpec(BaseModel):
@@ -57,7 +57,14 @@ class FlowSpec(BaseModel):
     relax: bool = True
     references: bool = True
     quick: bool = False
-    engine: Literal["embedded", "vasp"] = "embedded"
+    engine: str = Field("embedded", description="a name in ionflow.workflows.engines.ENGINES")
+
+    @field_validator("engine")
+    @classmethod
+    def _engine(cls, value: str) -> str:
+        if value not in ENGINES:
+            raise ValueError(f"must be one of {', '.join(ENGINES)}")
+        return value
 
     def label(self) -> str:
         """Short human name of the submission."""
@@ -145,47 +152,14 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
             min_atoms=1,
             max_hops=spec.max_hops,
         )
-    if spec.engine == "vasp":
-        from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
-            VaspMigrationBarrierMaker,
-        )
-
-        maker = VaspMigrationBarrierMaker(
-            n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.accelerate)
-        )
-    else:
-        from ionflow.workflows.migration import (  # deferred: engines (torch, CHGNet), ~5 s
-            MigrationBarrierMaker,
-        )
-
-        settings = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
-        if spec.accelerate is True and spec.model == "CHGNet":
-            raise InputError(
-                "--accelerate",
-                "the warm start runs on CHGNet, which is already the NEB's engine",
-                "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
-            )
-        if spec.accelerate or (spec.accelerate is None and spec.model in WARM_START_BENCHMARKED):
-            settings["warm_start"] = "CHGNet"
-        maker = MigrationBarrierMaker(settings=settings)
+    maker = ENGINES[spec.engine].barrier_maker(spec)
     return [
         (f"CI-NEB {hop.species} {hop.hop_id} ({len(hop.initial)} atoms)", maker.make(hop)) for hop in hops
     ]
 
 
 def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]]:
-    if spec.engine == "vasp":
-        from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
-            VaspChargeTransferMaker,
-        )
-
-        maker = VaspChargeTransferMaker(references=spec.references)
-    else:
-        from ionflow.workflows.charge_transfer import (  # deferred: engines (torch, CHGNet, GPAW), ~5 s
-            ChargeTransferMaker,
-        )
-
-        maker = ChargeTransferMaker(settings={"references": spec.references}, relax=spec.relax)
+    maker = ENGINES[spec.engine].charge_maker(spec)
     termination = str(structure.properties.get("termination", ""))
     flow = maker.make(structure, name, termination=termination)
     return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]

@@ -1,0 +1,121 @@
+"""The engines that run ionflow's two studies: one registry entry each.
+
+An entry names the engine, says whether it can run on this machine (:attr:`Engine.check`),
+and makes the Maker of each study from a flow spec: the migration barrier of one hop and the
+charge transfer across one interface. The flow builders (``ionflow run``, ``ionflow
+submit``) look engines up here and nowhere else; adding one (Quantum ESPRESSO, GPAW for the
+NEB) is one entry here and its Makers in their own module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jobflow import Maker
+from pymatgen.core import SETTINGS
+
+from ionflow.inputs.errors import InputError
+
+if TYPE_CHECKING:
+    from ionflow.workflows.specs import FlowSpec
+
+WARM_START_BENCHMARKED = ("SevenNet",)
+"""NEB models on which the CHGNet warm start is on by default (benchmarks/warm_start_neb.py)."""
+
+
+def _always(engine: str) -> None:
+    """Engines that need nothing beyond ionflow's own dependencies."""
+
+
+def _vasp_configured(engine: str) -> None:
+    if not SETTINGS.get("PMG_VASP_PSP_DIR"):
+        raise InputError(
+            f"--engine {engine}",
+            "no POTCAR directory is configured (PMG_VASP_PSP_DIR)",
+            "set PMG_VASP_PSP_DIR in ~/.config/.pmgrc.yaml and atomate2's VASP_CMD",
+        )
+
+
+def _embedded_barrier(spec: FlowSpec) -> Maker:
+    from ionflow.workflows.migration import (  # deferred: engines (torch, CHGNet), ~5 s
+        MigrationBarrierMaker,
+    )
+
+    settings: dict[str, Any] = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
+    if spec.accelerate is True and spec.model == "CHGNet":
+        raise InputError(
+            "--accelerate",
+            "the warm start runs on CHGNet, which is already the NEB's engine",
+            "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
+        )
+    if spec.accelerate or (spec.accelerate is None and spec.model in WARM_START_BENCHMARKED):
+        settings["warm_start"] = "CHGNet"
+    return MigrationBarrierMaker(settings=settings)
+
+
+def _embedded_charges(spec: FlowSpec) -> Maker:
+    from ionflow.workflows.charge_transfer import (  # deferred: engines (torch, CHGNet, GPAW), ~5 s
+        ChargeTransferMaker,
+    )
+
+    return ChargeTransferMaker(settings={"references": spec.references}, relax=spec.relax)
+
+
+def _vasp_barrier(spec: FlowSpec) -> Maker:
+    from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
+        VaspMigrationBarrierMaker,
+    )
+
+    return VaspMigrationBarrierMaker(
+        n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.accelerate)
+    )
+
+
+def _vasp_charges(spec: FlowSpec) -> Maker:
+    from ionflow.workflows.vasp import (  # deferred: atomate2 VASP makers and engines, ~5 s
+        VaspChargeTransferMaker,
+    )
+
+    return VaspChargeTransferMaker(references=spec.references)
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What a flow needs of one engine."""
+
+    name: str
+    description: str
+    barrier_maker: Callable[[FlowSpec], Maker]
+    """The Maker of one hop's migration-barrier flow (output: a MigrationBarrierDoc)."""
+    charge_maker: Callable[[FlowSpec], Maker]
+    """The Maker of one interface's charge-transfer flow (output: an InterfaceChargeTransferDoc)."""
+    check: Callable[[str], None] = field(default=_always)
+    """Raises an InputError when the engine cannot run from this machine."""
+
+
+ENGINES: dict[str, Engine] = {
+    "embedded": Engine(
+        name="embedded",
+        description="machine-learned potentials (CHGNet, SevenNet; EMT for metals) and GPAW, on this machine",
+        barrier_maker=_embedded_barrier,
+        charge_maker=_embedded_charges,
+    ),
+    "vasp": Engine(
+        name="vasp",
+        description="VASP through atomate2 (POTCARs and VASP_CMD configured)",
+        barrier_maker=_vasp_barrier,
+        charge_maker=_vasp_charges,
+        check=_vasp_configured,
+    ),
+}
+
+
+def engine(name: str) -> Engine:
+    """The registered engine ``name`` after its check; an unknown name is an InputError."""
+    if name not in ENGINES:
+        raise InputError("--engine", f"unknown engine {name!r}", f"use {' or '.join(ENGINES)}")
+    found = ENGINES[name]
+    found.check(name)
+    return found
