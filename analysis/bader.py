@@ -41,7 +41,7 @@ def _baderkit():
         raise InputError(
             "bader",
             f"baderkit is not importable ({exc})",
-            "install it with `pip install --no-deps baderkit` (see README: its pymatgen pin)",
+            "install it with `pip install --no-deps baderkit` (see docs/engines.md: its pymatgen pin)",
         ) from exc
     finally:  # baderkit's import configures the root logger (INFO, rich handler): undo that
         root.setLevel(level)

@@ -2,7 +2,7 @@
 
 One job needs it: a static SCF on a fixed structure that writes the all-electron charge
 density and the electrostatic potential as Gaussian cube files, for Bader and for the
-planar-averaged potential. GPAW was measured against CP2K on the same interface (README).
+planar-averaged potential. GPAW was measured against CP2K on the same interface (docs/engines.md).
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ class FlowSpec(BaseModel):
 def _spec_fix(field: str) -> str:
     if field == "flow":
         return f"set `flow:` to one of {', '.join(FLOW_KINDS)}"
-    return "see README: flow specs"
+    return "see docs/clusters.md: flow specs"
 
 
 def load_spec(path: str | Path) -> FlowSpec:
