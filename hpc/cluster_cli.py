@@ -16,7 +16,7 @@ from ionflow.hpc.profiles import available_profiles, check_profile, load_profile
 from ionflow.hpc.rescue import cancel as cancel_target
 from ionflow.hpc.rescue import job_logs
 from ionflow.hpc.rescue import rerun as rerun_jobs
-from ionflow.hpc.submit import launch_ready, resolved, submit_spec
+from ionflow.hpc.submit import launch_ready, resolved, said_queued, submit_spec
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.specs import load_spec
 
@@ -83,7 +83,6 @@ def submit(
     Submitting the same spec again (same structures and settings) reports the existing workflow.
     Example: ionflow submit barriers.yaml --cluster local-slurm
     """
-
     if backend not in ("fireworks", "jf-remote"):
         raise InputError("--backend", f"unknown backend {backend!r}", "use fireworks or jf-remote")
     flow_spec = load_spec(spec)
@@ -107,7 +106,7 @@ def submit(
             highlight=False,
         )
         return
-    jobs = ", ".join(f"{fw}->{q}" for fw, q in done.queued) or "none ready"
+    jobs = said_queued(done.queued, "none ready")
     console.print(f"workflow {done.wf_id} ({done.name}) added; batch jobs queued: {jobs}", highlight=False)
 
 
@@ -116,12 +115,11 @@ def launch(
     quiet: Annotated[bool, typer.Option(help="Print nothing when nothing is ready.")] = False,
 ) -> None:
     """Queue one batch job for every job that is ready (what `qlaunch` does, in reservation mode)."""
-
     profile = resolved(load_profile(cluster))
     with launchpad_session(profile) as lp:
         queued = launch_ready(lp, profile)
     if queued or not quiet:
-        console.print(f"queued: {', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing ready'}")
+        console.print(f"queued: {said_queued(queued)}")
 
 
 def status(
@@ -170,7 +168,6 @@ def logs(
     lines: Annotated[int, typer.Option(help="Last lines of each file.")] = 40,
 ) -> None:
     """The batch job's output and error files of a job."""
-
     for path, text in job_logs(load_profile(cluster), job, lines):
         console.rule(str(path))
         console.print(text, highlight=False, markup=False)
@@ -184,13 +181,12 @@ def rerun(
     force: Annotated[bool, typer.Option(help="Allow rerunning a COMPLETED job named explicitly.")] = False,
 ) -> None:
     """Put failed or lost jobs back in the queue; finished jobs and their results are kept."""
-
     if not (jobs or failed or lost):
         raise InputError("ionflow rerun", "nothing to rerun was named", "give job ids, --failed or --lost")
     reset, queued = rerun_jobs(load_profile(cluster), jobs, failed=failed, lost=lost, force=force)
     console.print(
         f"reset: {', '.join(map(str, reset)) or 'nothing'}; queued: "
-        f"{', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing'}",
+        f"{said_queued(queued, 'nothing')}",
         highlight=False,
     )
 
@@ -200,7 +196,6 @@ def cancel(
     cluster: ClusterOption,
 ) -> None:
     """Cancel a workflow or job: its batch jobs are cancelled, what has not run is defused."""
-
     defused, cancelled = cancel_target(load_profile(cluster), target)
     console.print(
         f"batch jobs cancelled: {', '.join(cancelled) or 'none'}; jobs defused: "

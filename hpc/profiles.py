@@ -16,7 +16,7 @@ import pymongo
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ionflow.hpc.schedulers import SCHEDULERS
-from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
+from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
 from ionflow.inputs.locations import expand_secrets, host_of, is_mongodb, missing_variables, uri_database
 
 WALLTIME = re.compile(r"^(\d+-)?\d{1,3}:\d{2}:\d{2}$")
@@ -44,9 +44,7 @@ class ClusterProfile(BaseModel):
     @field_validator("scheduler")
     @classmethod
     def _scheduler(cls, value: str) -> str:
-        if value not in SCHEDULERS:
-            raise ValueError(f"must be one of {', '.join(SCHEDULERS)}")
-        return value
+        return registered(value, SCHEDULERS)
 
     @field_validator("walltime")
     @classmethod

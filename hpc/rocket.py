@@ -19,7 +19,7 @@ from jobflow import SETTINGS
 
 from ionflow.hpc.launchpad import job_store, launchpad_session, open_launchpad
 from ionflow.hpc.profiles import load_profile
-from ionflow.hpc.submit import launch_ready, resolved
+from ionflow.hpc.submit import launch_ready, resolved, said_queued
 from ionflow.inputs.errors import InputError
 
 
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"queued: {', '.join(f'{fw}->{q}' for fw, q in queued) or 'nothing ready'}")
+    print(f"queued: {said_queued(queued)}")
     return 0
 
 

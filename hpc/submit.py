@@ -94,6 +94,11 @@ def queue_adapter(profile: ClusterProfile) -> CommonAdapter:
     return SCHEDULERS[profile.scheduler].queue_adapter(profile, common)
 
 
+def said_queued(queued: list[tuple[int, str]], none: str = "nothing ready") -> str:
+    """``fw_id->batch job`` pairs as the commands print them."""
+    return ", ".join(f"{fw}->{q}" for fw, q in queued) or none
+
+
 class _SchedulerErrors(logging.Handler):
     """Keeps what the scheduler said when FireWorks' queue adapter could not submit."""
 

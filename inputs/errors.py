@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class InputError(ValueError):
     """Bad user input, reported on one line.
@@ -44,3 +46,11 @@ def field_error(path, exc, fix_for) -> InputError:
     field = ".".join(str(x) for x in error["loc"]) or "settings"
     problem = "is missing" if error["type"] == "missing" else error["msg"].removeprefix("Value error, ")
     return InputError(f"{path}: field {field!r}", problem, fix_for(field))
+
+
+def registered(value: str, registry: Mapping[str, object]) -> str:
+    """``value`` if it names an entry of ``registry``; else a ValueError listing the names
+    (for pydantic validators, whose message ends in the one-line error)."""
+    if value not in registry:
+        raise ValueError(f"must be one of {', '.join(registry)}")
+    return value

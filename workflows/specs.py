@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
-from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping
+from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
 from ionflow.workflows.engines import ENGINES
 
 FLOW_KINDS = ("barriers", "charges", "demo")
@@ -62,9 +62,7 @@ class FlowSpec(BaseModel):
     @field_validator("engine")
     @classmethod
     def _engine(cls, value: str) -> str:
-        if value not in ENGINES:
-            raise ValueError(f"must be one of {', '.join(ENGINES)}")
-        return value
+        return registered(value, ENGINES)
 
     def label(self) -> str:
         """Short human name of the submission."""
