@@ -120,10 +120,10 @@ class ResultsMongoStore(MongoStore):
     (never the URI, which can hold a password), after seconds, not pymongo's 30 s."""
 
     def connect(self, force_reset: bool = False) -> None:
-        """Connect and ping the server."""
+        """Connect, and reach the server now (pymongo connects lazily)."""
         super().connect(force_reset=force_reset)
         try:
-            self._coll.database.command("ping")
+            self._coll.find_one({}, {"_id": 1})  # reaches the server and authenticates
         except PyMongoError as exc:
             raise InputError(
                 f"results store at {host_of(self.uri or self.host)}",

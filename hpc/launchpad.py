@@ -44,13 +44,15 @@ def launchpad_file(profile: ClusterProfile) -> Path | None:
 def _mongodb_launchpad(profile: ClusterProfile) -> LaunchPad:
     uri = expand_secrets(profile.launchpad)
     try:
-        return LaunchPad(
+        lp = LaunchPad(
             host=uri,
             name=uri_database(profile.launchpad),
             uri_mode=True,
             strm_lvl="WARNING",
             mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
         )
+        lp.fireworks.find_one({}, {"_id": 1})  # pymongo connects lazily: reach and authenticate now
+        return lp
     except Exception as exc:  # pymongo's errors; their text can quote the URI, so name the host only
         raise InputError(
             f"{profile.source}: field 'launchpad'",

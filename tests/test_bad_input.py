@@ -91,3 +91,16 @@ def test_unreachable_mongodb_results_store(tmp_path):
     )
     one_line_error(proc, "127.0.0.1:1", "cannot be reached")
     assert "pw-not-shown" not in proc.stderr + proc.stdout
+
+
+def test_unreachable_mongodb_launchpad(tmp_path):
+    profile = tmp_path / "cluster.yaml"
+    profile.write_text(
+        "scheduler: slurm\naccount: a\npartition: p\nwalltime: '01:00:00'\n"
+        "launchpad: mongodb://fw:pw-not-shown@127.0.0.1:1/fireworks\nresults: r.json\n"
+        f"work_dir: {tmp_path}/runs\n"
+    )
+    proc = ionflow("status", "--cluster", str(profile), cwd=tmp_path)
+    one_line_error(proc, "127.0.0.1:1", "cannot be used")
+    assert "pw-not-shown" not in proc.stderr + proc.stdout
+    assert files_under(tmp_path) == {profile}
