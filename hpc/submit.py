@@ -53,8 +53,9 @@ def resolved(profile: ClusterProfile) -> ClusterProfile:
     """The profile with every file location made absolute (batch jobs run elsewhere); MongoDB
     URIs keep their ``${VAR}`` references."""
     data = profile.model_dump()
-    if launchpad_file(profile) is not None:
-        data["launchpad"] = f"file:{launchpad_file(profile)}"
+    db_file = launchpad_file(profile)
+    if db_file is not None:
+        data["launchpad"] = f"file:{db_file}"
     if not is_mongodb(profile.results):
         data["results"] = str(Path(expand_secrets(profile.results)).expanduser().resolve())
     data["work_dir"] = str(Path(expand_secrets(profile.work_dir)).expanduser().resolve())
@@ -178,7 +179,7 @@ def _queue_each(
 
 
 def _existing(profile: ClusterProfile, fingerprint: str) -> tuple[int, str] | None:
-    with launchpad_session(profile, write=launchpad_file(profile) is None) as lp:
+    with launchpad_session(profile, write=False) as lp:
         found = lp.workflows.find_one({f"metadata.{FINGERPRINT}": fingerprint}, {"nodes": 1, "name": 1})
     return (min(found["nodes"]), found["name"]) if found is not None else None
 
@@ -213,7 +214,8 @@ def submit_spec(spec: FlowSpec, profile: ClusterProfile, launch: bool = True) ->
     if problems:
         raise InputError(f"cluster {profile.name} ({profile.source})", "; ".join(problems), "fix the profile")
     fingerprint = spec_fingerprint(spec)
-    if launchpad_file(profile) is None or launchpad_file(profile).exists():
+    db_file = launchpad_file(profile)
+    if db_file is None or db_file.exists():  # a file LaunchPad not yet made holds no workflow
         found = _existing(profile, fingerprint)
         if found is not None:
             return _already_submitted(profile, *found)
@@ -230,7 +232,7 @@ def submit_spec(spec: FlowSpec, profile: ClusterProfile, launch: bool = True) ->
             try:
                 queued = launch_ready(lp, profile) if launch else []
             except BaseException:
-                if launchpad_file(profile) is None:  # MongoDB: take the workflow out again
+                if db_file is None:  # MongoDB: take the workflow out again
                     lp.delete_wf(wf_id)
                 raise  # a file LaunchPad drops the whole session
             return Submission(wf_id=wf_id, name=wf.name, created=True, queued=queued)
