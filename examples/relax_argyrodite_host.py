@@ -28,7 +28,7 @@ SEEDS = (0, 1, 2, 3)
 
 def relaxed(model: Structure, seed: int) -> tuple[float, Structure]:
     """Positions relaxed at fixed cell on CHGNet from ``model`` rattled by 0.05 Å."""
-    from ionflow.workflows.accelerated import counted_calculator
+    from ionflow.workflows.warm_start import counted_calculator
 
     atoms = AseAtomsAdaptor.get_atoms(model)
     atoms.rattle(0.05, seed=seed)

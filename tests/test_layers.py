@@ -81,3 +81,32 @@ def test_a_backward_import_is_caught(tmp_path):
         "analysis/bad.py:2: analysis imports ionflow.workflows.specs",
         "workflows/also_bad.py:1: workflows imports ionflow.hpc",
     ]
+
+
+def registry_branches(root: Path, names: set[str], registries: set[str]) -> list[str]:
+    """Each comparison with a registered engine or scheduler name outside its registry
+    (``if engine == "vasp"``: a branch a new entry would silently fall through)."""
+    problems = []
+    for layer in LAYERS:
+        for path in sorted((root / layer).rglob("*.py")):
+            if path.relative_to(root).as_posix() in registries:
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Compare):
+                    for operand in (node.left, *node.comparators):
+                        if isinstance(operand, ast.Constant) and operand.value in names:
+                            problems.append(f"{path.relative_to(root)}:{node.lineno}: {operand.value!r}")
+    return problems
+
+
+def test_engines_and_schedulers_are_branched_on_only_in_their_registries(tmp_path):
+    from ionflow.hpc.schedulers import SCHEDULERS
+    from ionflow.workflows.engines import ENGINES
+
+    names = {*ENGINES, *SCHEDULERS}
+    registries = {"workflows/engines.py", "hpc/schedulers.py"}
+    assert registry_branches(REPO, names, registries) == []
+    for layer in LAYERS:
+        (tmp_path / layer).mkdir()
+    (tmp_path / "hpc" / "planted.py").write_text("def f(s):\n    return 1 if s.scheduler == 'slurm' else 2\n")
+    assert registry_branches(tmp_path, names, registries) == ["hpc/planted.py:2: 'slurm'"]

@@ -15,60 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from jobflow import Flow, Maker, job
+from jobflow import Job, job
 from pymatgen.core import Structure
 
 from ionflow.analysis.bader import bader_from_cube
 from ionflow.analysis.potential import potential_summary, read_potential_cube
 from ionflow.analysis.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
-from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION
-from ionflow.inputs.presets import load_preset
+from ionflow.workflows.base import AP_PERIOD, BaseChargeTransferMaker, check_interface, current_job_uuid
 from ionflow.workflows.embedded import CountedRelaxMaker
 from ionflow.workflows.gpaw_engine import run_static_density
-from ionflow.workflows.migration import current_job_uuid
-
-SIDES = ("AP", "carbon")
-
-
-def embedded_charge_settings(overrides: dict | None = None) -> dict:
-    """Settings of the embedded charge-transfer flow: preset sections merged with ``overrides``.
-
-    Keys: ``dft`` (GPAW), ``relax`` (machine-learned relaxation), ``bader``, ``period`` (Å,
-    window of the macroscopic average), ``references`` (compute the separated sides).
-    """
-    preset = load_preset("embedded")
-    settings = {
-        "model": preset["forcefield"]["model"],
-        "dispersion": preset["interface_relax"].get("dispersion", True),
-        "dft": dict(preset["dft"]),
-        "relax": {k: v for k, v in preset["interface_relax"].items() if k != "dispersion"},
-        "bader": dict(preset["bader"]),
-        "period": None,
-        "references": True,
-    }
-    for key, value in (overrides or {}).items():
-        if isinstance(value, dict) and isinstance(settings.get(key), dict):
-            settings[key].update(value)
-        else:
-            settings[key] = value
-    return settings
-
-
-def check_interface(structure: Structure, source: str = "interface") -> list[str]:
-    """The ``region`` labels of an AP/carbon interface, or a clear error."""
-    regions = structure.site_properties.get(REGION)
-    if regions is None:
-        raise InputError(
-            source,
-            "has no 'region' site property",
-            "build it with `ionflow build interface` (JSON keeps regions)",
-        )
-    missing = [side for side in SIDES if side not in regions]
-    if missing:
-        raise InputError(source, f"has no {', '.join(missing)} region", "give an AP/carbon interface")
-    return list(regions)
+from ionflow.workflows.settings import ChargeTransferSettings
 
 
 def centred_along_c(structure: Structure) -> Structure:
@@ -81,22 +39,22 @@ def centred_along_c(structure: Structure) -> Structure:
 
 
 @job
-def relax_interface(structure: Structure, settings: dict) -> dict:
+def relax_interface(structure: Structure, settings: ChargeTransferSettings) -> dict:
     """Relax at fixed cell on the machine-learned potential; the bottom of the AP slab stays fixed."""
     start = time.perf_counter()
     regions = check_interface(structure)
     z = structure.cart_coords[:, 2]
     ap = np.array([r == "AP" for r in regions])
     z_lo, z_hi = z[ap].min(), z[ap].max()
-    cut = z_lo + settings["relax"]["fix_bottom"] * (z_hi - z_lo)
+    cut = z_lo + settings.relax.fix_bottom * (z_hi - z_lo)
     moving = [[bool(zi > cut + 1e-6)] * 3 for zi in z]
     work = structure.copy(site_properties={"selective_dynamics": moving})
     maker = CountedRelaxMaker(
-        force_field_name=settings["model"],
-        dispersion=bool(settings.get("dispersion", False)),
+        force_field_name=settings.model,
+        dispersion=settings.dispersion,
         relax_cell=False,
-        steps=settings["relax"]["steps"],
-        relax_kwargs={"fmax": settings["relax"]["fmax"]},
+        steps=settings.relax.steps,
+        relax_kwargs={"fmax": settings.relax.fmax},
     )
     result = maker._run_ase_safe(work)
     relaxed = result.final_mol_or_struct.copy()
@@ -107,28 +65,28 @@ def relax_interface(structure: Structure, settings: dict) -> dict:
         "converged": bool(result.is_force_converged),
         "force_calls": maker.force_calls,
         "fixed_atoms": int(sum(not m[0] for m in moving)),
-        "engine": settings["model"] + ("+D3" if settings.get("dispersion") else ""),
+        "engine": settings.engine,
         "wall_time_s": time.perf_counter() - start,
     }
 
 
 @job
-def static_density(structure: Structure, settings: dict, part: str = "interface") -> dict:
+def static_density(structure: Structure, settings: ChargeTransferSettings, part: str = "interface") -> dict:
     """GPAW static run of ``part`` ("interface", "AP" or "carbon") of the interface."""
     if part != "interface":
         regions = structure.site_properties[REGION]
         structure = Structure.from_sites(
             [site for site, r in zip(structure, regions, strict=True) if r == part]
         )
-    run = run_static_density(structure, {**settings["dft"], "slab": True}, Path.cwd() / part)
+    run = run_static_density(structure, settings.dft, Path.cwd() / part, slab=True)
     return {**run, "part": part}
 
 
 def bader_document(
-    structure: Structure, run: dict, settings: dict, regions: list[str] | None
+    structure: Structure, run: dict, settings: ChargeTransferSettings, regions: list[str] | None
 ) -> BaderChargesDoc:
     """Bader charges of the all-electron density of ``run``."""
-    bader_structure, partition = bader_from_cube(run["files"]["density"], **settings["bader"])
+    bader_structure, partition = bader_from_cube(run["files"]["density"], **settings.bader.model_dump())
     if len(bader_structure) != len(structure):
         raise InputError(run["files"]["density"], "does not match the structure", "rerun the static job")
     return BaderChargesDoc.from_partition(
@@ -144,14 +102,19 @@ def bader_document(
 
 @job
 def interface_charge_transfer(
-    relaxed: dict, interface_run: dict, reference_runs: list[dict], settings: dict, meta: dict
+    relaxed: dict,
+    interface_run: dict,
+    reference_runs: list[dict],
+    settings: ChargeTransferSettings,
+    meta: dict,
+    relax_interface: bool = True,
 ) -> InterfaceChargeTransferDoc:
     """Bader charges per region, the potential profile, its step and the built-in field."""
     start = time.perf_counter()
     structure: Structure = relaxed["structure"]
     regions = check_interface(structure)
     bader = bader_document(structure, interface_run, settings, regions)
-    period = settings["period"] or meta.get("period") or 3.9
+    period = settings.period or meta.get("period") or AP_PERIOD
     summary = potential_summary(
         read_potential_cube(interface_run["files"]["potential"]),
         regions,
@@ -168,7 +131,11 @@ def interface_charge_transfer(
         converged=bool(relaxed["converged"]),
         # what actually ran: the relaxation's potential (if any), then GPAW
         engine="embedded:" + "+".join([*filter(None, [relaxed.get("engine", "")]), "GPAW"]),
-        settings=settings,
+        settings={
+            **settings.model_dump(),
+            "references": bool(reference_runs),
+            "relax_interface": relax_interface,
+        },
         force_calls=int(relaxed["force_calls"]),
         wall_time_s=relaxed["wall_time_s"]
         + sum(r["wall_time_s"] for r in runs)
@@ -181,61 +148,44 @@ def interface_charge_transfer(
 
 
 @dataclass
-class ChargeTransferMaker(Maker):
-    """Charge transfer across an AP/carbon interface on the embedded engine.
+class ChargeTransferMaker(BaseChargeTransferMaker):
+    """Charge transfer across an AP/carbon interface on the embedded engine: relaxation on the
+    machine-learned potential (DFT-D3 on), static runs on GPAW, Bader by baderkit.
 
     Parameters
     ----------
-    name
-        Flow name.
     settings
-        Overrides of the embedded preset: ``{"dft": {"h": 0.18}, "references": False, ...}``.
-    relax
-        Relax the interface first (fixed cell, bottom of the AP slab fixed).
+        Potential, GPAW, relaxation, Bader and the averaging window (defaults: the
+        ``embedded`` preset), e.g. ``ChargeTransferSettings(dft={"h": 0.18})``.
     """
 
-    name: str = "charge transfer"
-    settings: dict = field(default_factory=dict)
-    relax: bool = True
+    settings: ChargeTransferSettings = field(default_factory=ChargeTransferSettings)
 
-    def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
-        """The flow for one interface; its output is an :class:`InterfaceChargeTransferDoc`."""
-        check_interface(structure, interface)
-        settings = embedded_charge_settings(self.settings)
-        settings["relax_interface"] = self.relax
-        jobs = []
-        if self.relax:
-            relax = relax_interface(structure, settings)
-            relax.name = f"relax {interface}"
-            jobs.append(relax)
-            relaxed = relax.output
-            relaxed_structure = relax.output["structure"]
-        else:
-            relaxed = {
-                "engine": "",
-                "structure": centred_along_c(structure),
-                "converged": True,
-                "force_calls": 0,
-                "wall_time_s": 0.0,
-            }
-            relaxed_structure = relaxed["structure"]
-        statics = []
-        for part in ("interface", *(SIDES if settings["references"] else ())):
-            static = static_density(relaxed_structure, settings, part)
-            static.name = f"static {part} {interface}"
-            statics.append(static)
-        jobs += statics
-        meta = {
-            "name": interface,
-            "termination": termination,
-            "fingerprint": structure_fingerprint(structure, extra=interface),
+    def relax_job(self, structure: Structure, interface: str) -> Job:
+        """Fixed cell, bottom of the AP slab fixed, on the potential."""
+        return relax_interface(structure, self.settings)
+
+    def unrelaxed(self, structure: Structure) -> dict:
+        """The built interface, centred, in the relaxation's output form."""
+        return {
+            "engine": "",
+            "structure": centred_along_c(structure),
+            "converged": True,
+            "force_calls": 0,
+            "wall_time_s": 0.0,
         }
-        analysis = interface_charge_transfer(
-            relaxed, statics[0].output, [s.output for s in statics[1:]], settings, meta
+
+    def static_jobs(
+        self, structure: Structure, relaxed: dict, parts: tuple[str, ...], interface: str
+    ) -> list[Job]:
+        """GPAW on each part of the relaxed interface."""
+        return [static_density(relaxed["structure"], self.settings, part) for part in parts]
+
+    def analysis_job(self, structure: Structure, relaxed: dict, statics: list[Job], meta: dict) -> Job:
+        """Bader and potential from the GPAW cubes."""
+        return interface_charge_transfer(
+            relaxed, statics[0].output, [s.output for s in statics[1:]], self.settings, meta, self.relax
         )
-        analysis.name = f"charge transfer {interface}"
-        jobs.append(analysis)
-        return Flow(jobs, output=analysis.output, name=f"{self.name} {interface}")
 
 
-__all__ = ["ChargeTransferMaker", "embedded_charge_settings"]
+__all__ = ["ChargeTransferMaker"]

@@ -14,9 +14,10 @@ from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.analysis.store import results_store, save_results
+from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
 from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
-from ionflow.workflows.specs import FlowSpec, build_flows
+from ionflow.workflows.specs import NEB, FlowSpec, build_flows
 
 run_app = typer.Typer(
     help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
@@ -25,9 +26,7 @@ run_app = typer.Typer(
 
 EngineOption = Annotated[
     str,
-    typer.Option(
-        "--engine", help="embedded (CHGNet + GPAW, default) or vasp (atomate2; VASP and POTCARs needed)."
-    ),
+    typer.Option("--engine", help=f"The engine ({engine_help()})."),
 ]
 
 
@@ -107,22 +106,22 @@ def run_barriers(
     species: Annotated[str, typer.Option(help="Mobile species, comma-separated (Li,Cu).")] = "Li",
     max_hops: Annotated[int, typer.Option(help="Hops per species, shortest first.")] = 1,
     min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = 7.0,
-    fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = 0.05,
-    images: Annotated[int, typer.Option(help="Images between the end points.")] = 5,
+    fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = NEB.fmax,
+    images: Annotated[int, typer.Option(help="Images between the end points.")] = NEB.n_images,
     model: Annotated[
         str, typer.Option(help="Embedded engine's potential for the NEB: CHGNet or SevenNet.")
-    ] = "CHGNet",
-    accelerate: Annotated[
+    ] = NEB.model,
+    warm_start: Annotated[
         bool | None,
         typer.Option(
-            "--accelerate/--no-accelerate",
+            "--warm-start/--no-warm-start",
             help="Warm-start the NEB from a CHGNet band (default: on with --model SevenNet, "
             "off with --engine vasp and with CHGNet, which is the warm start itself).",
         ),
     ] = None,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
-    engine: EngineOption = "embedded",
+    engine: EngineOption = DEFAULT_ENGINE,
 ) -> None:
     """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
 
@@ -139,7 +138,7 @@ def run_barriers(
         images=images,
         fmax=fmax,
         model=model,
-        accelerate=accelerate,
+        warm_start=warm_start,
         engine=engine,
     )
     store = results_store(results)
@@ -160,7 +159,7 @@ def run_charges(
     ] = True,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
-    engine: EngineOption = "embedded",
+    engine: EngineOption = DEFAULT_ENGINE,
 ) -> None:
     """Charge transfer across an AP/carbon interface: Bader per region, potential step, built-in field.
 

@@ -16,11 +16,11 @@ from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
 from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface
+from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
-from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker, embedded_neb_settings
-
-AP_LATTICE_PERIOD = 3.9  # Å: one AP cell along [001], the window of the macroscopic average
+from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
+from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
 
 
 @dataclass
@@ -33,7 +33,7 @@ class InterfaceVsBulkMaker(Maker):
     name
         Flow name.
     barrier_maker
-        The migration-barrier maker used for every hop. ``settings={"dispersion": True}`` adds
+        The migration-barrier maker used for every hop. ``NebSettings(dispersion=True)`` adds
         DFT-D3 to every band (bulk too, like for like); off by default: in a measured run it
         left the slab-centre band unconverged after 500 steps and added 5 minutes.
     """
@@ -43,8 +43,8 @@ class InterfaceVsBulkMaker(Maker):
 
     def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
         """One CI-NEB flow per hop; the output is the list of :class:`MigrationBarrierDoc`."""
-        settings = embedded_neb_settings(self.barrier_maker.settings)
-        hops = interface_vs_bulk_hops(ap_bulk, interface, settings["n_images"], host, settings["model"])
+        settings = self.barrier_maker.settings
+        hops = interface_vs_bulk_hops(ap_bulk, interface, settings.n_images, host, settings.model)
         return HopBarriersMaker(name=self.name, barrier_maker=self.barrier_maker).make(hops)
 
 
@@ -99,9 +99,9 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
     """
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
-    charge_maker = ChargeTransferMaker(settings={"dft": dft, "period": AP_LATTICE_PERIOD})
-    ap_neb = MigrationBarrierMaker(settings={"n_images": 3})
-    host_neb = MigrationBarrierMaker(settings={"n_images": 3 if quick else 5})
+    charge_maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=dft, period=AP_PERIOD))
+    ap_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3))
+    host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
     flows: list[tuple[str, Flow]] = []
     interfaces = {}
     for termination in ("Li2OH",) if quick else ("LiCl", "Li2OH"):
@@ -112,7 +112,7 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
         flows.append((label, charge_maker.make(model.structure, name, termination)))
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
     # onto the site between), which the table then reports as no hop
-    hops = dual_ion_hops(host_neb.settings["n_images"], {"Li": 3, "Cu": 1})
+    hops = dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1})
     flows.append(
         (
             f"Li/Cu barriers Li6PS5Cl:Cu ({len(hops)} hops)",

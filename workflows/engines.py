@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobflow import Maker
 from pymatgen.core import SETTINGS
 
 from ionflow.inputs.errors import InputError
+from ionflow.workflows.settings import NebSettings
 
 if TYPE_CHECKING:
     from ionflow.workflows.specs import FlowSpec
 
+WARM_START_POTENTIAL = "CHGNet"
+"""The cheap potential whose band warm-starts the CI-NEB of a more expensive engine."""
 WARM_START_BENCHMARKED = ("SevenNet",)
-"""NEB models on which the CHGNet warm start is on by default (benchmarks/warm_start_neb.py)."""
+"""NEB models on which the warm start is on by default (benchmarks/warm_start_neb.py)."""
 
 
 def _always(engine: str) -> None:
@@ -43,15 +46,19 @@ def _embedded_barrier(spec: FlowSpec) -> Maker:
         MigrationBarrierMaker,
     )
 
-    settings: dict[str, Any] = {"fmax": spec.fmax, "n_images": spec.images, "model": spec.model}
-    if spec.accelerate is True and spec.model == "CHGNet":
+    if spec.warm_start is True and spec.model == WARM_START_POTENTIAL:
         raise InputError(
-            "--accelerate",
-            "the warm start runs on CHGNet, which is already the NEB's engine",
+            "--warm-start",
+            f"the warm start runs on {WARM_START_POTENTIAL}, which is already the NEB's engine",
             "add --model SevenNet or --engine vasp (in a spec: model: SevenNet or engine: vasp)",
         )
-    if spec.accelerate or (spec.accelerate is None and spec.model in WARM_START_BENCHMARKED):
-        settings["warm_start"] = "CHGNet"
+    warm = spec.warm_start or (spec.warm_start is None and spec.model in WARM_START_BENCHMARKED)
+    settings = NebSettings(
+        fmax=spec.fmax,
+        n_images=spec.images,
+        model=spec.model,
+        warm_start=WARM_START_POTENTIAL if warm else None,
+    )
     return MigrationBarrierMaker(settings=settings)
 
 
@@ -60,7 +67,7 @@ def _embedded_charges(spec: FlowSpec) -> Maker:
         ChargeTransferMaker,
     )
 
-    return ChargeTransferMaker(settings={"references": spec.references}, relax=spec.relax)
+    return ChargeTransferMaker(relax=spec.relax, references=spec.references)
 
 
 def _vasp_barrier(spec: FlowSpec) -> Maker:
@@ -69,7 +76,7 @@ def _vasp_barrier(spec: FlowSpec) -> Maker:
     )
 
     return VaspMigrationBarrierMaker(
-        n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.accelerate)
+        n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.warm_start)
     )
 
 
@@ -78,7 +85,7 @@ def _vasp_charges(spec: FlowSpec) -> Maker:
         VaspChargeTransferMaker,
     )
 
-    return VaspChargeTransferMaker(references=spec.references)
+    return VaspChargeTransferMaker(relax=spec.relax, references=spec.references)
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,15 @@ ENGINES: dict[str, Engine] = {
         check=_vasp_configured,
     ),
 }
+
+
+DEFAULT_ENGINE = "embedded"
+"""The engine of ``ionflow run`` and of flow specs that name none."""
+
+
+def engine_help() -> str:
+    """The engines' names and descriptions, for ``--engine``'s help."""
+    return "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values())
 
 
 def engine(name: str) -> Engine:

@@ -20,6 +20,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.errors import InputError
+from ionflow.workflows.settings import DftSettings
 
 DENSITY_CUBE = "density.cube"
 POTENTIAL_CUBE = "potential.cube"
@@ -45,33 +46,34 @@ def monkhorst_pack(atoms: Atoms, kspacing: float, periodic_axes: tuple[bool, boo
     )
 
 
-def gpaw_calculator(atoms: Atoms, settings: dict[str, Any], txt: Path):
+def gpaw_calculator(atoms: Atoms, settings: DftSettings, txt: Path, slab: bool = False):
     """A GPAW calculator for ``atoms`` from the ``dft`` section of the embedded preset.
 
-    Slabs (``settings["slab"]``) are non-periodic along c with a dipole layer in the vacuum,
+    Slabs (``slab``) are non-periodic along c with a dipole layer in the vacuum,
     so the two sides of the slab see no artificial field from the periodic images.
     """
     gpaw = _require_gpaw()
-    slab = bool(settings.get("slab", False))
     pbc = (True, True, not slab)
     atoms.pbc = pbc
     params: dict[str, Any] = {
-        "mode": settings["mode"],
-        "xc": settings["xc"],
-        "h": settings["h"],
-        "kpts": monkhorst_pack(atoms, settings["kspacing"], pbc),
-        "occupations": {"name": "fermi-dirac", "width": settings["smearing"]},
-        "convergence": {"energy": settings["energy_tolerance"]},
+        "mode": settings.mode,
+        "xc": settings.xc,
+        "h": settings.h,
+        "kpts": monkhorst_pack(atoms, settings.kspacing, pbc),
+        "occupations": {"name": "fermi-dirac", "width": settings.smearing},
+        "convergence": {"energy": settings.energy_tolerance},
         "txt": str(txt),
     }
-    if settings["mode"] == "lcao":
-        params["basis"] = settings["basis"]
-    if slab and settings.get("dipole_correction", True):
+    if settings.mode == "lcao":
+        params["basis"] = settings.basis
+    if slab and settings.dipole_correction:
         params["poissonsolver"] = {"dipolelayer": "xy"}
     return gpaw.GPAW(**params)
 
 
-def run_static_density(structure: Structure, settings: dict[str, Any], directory: Path) -> dict[str, Any]:
+def run_static_density(
+    structure: Structure, settings: DftSettings, directory: Path, slab: bool = False
+) -> dict[str, Any]:
     """Static SCF; writes ``density.cube`` (all-electron, e/Bohr³) and ``potential.cube`` (eV).
 
     Returns
@@ -84,10 +86,10 @@ def run_static_density(structure: Structure, settings: dict[str, Any], directory
     directory.mkdir(parents=True, exist_ok=True)
     atoms = AseAtomsAdaptor.get_atoms(structure)
     atoms.constraints = []
-    calc = gpaw_calculator(atoms, settings, directory / "gpaw.txt")
+    calc = gpaw_calculator(atoms, settings, directory / "gpaw.txt", slab)
     atoms.calc = calc
     energy = float(atoms.get_potential_energy())
-    rho = calc.get_all_electron_density(gridrefinement=settings["density_refinement"])
+    rho = calc.get_all_electron_density(gridrefinement=settings.density_refinement)
     potential = calc.get_electrostatic_potential()
     density_path = directory / DENSITY_CUBE
     potential_path = directory / POTENTIAL_CUBE

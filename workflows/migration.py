@@ -9,44 +9,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from jobflow import Flow, Maker, job
+from jobflow import Flow, Job, Maker, job
 from pymatgen.core import Structure
 
 from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 from ionflow.inputs.hops import HopPath, interpolate_idpp
-from ionflow.inputs.presets import load_preset
-from ionflow.workflows.accelerated import climb_band, warm_started_band
-from ionflow.workflows.embedded import CountedRelaxMaker
-
-
-def embedded_neb_settings(overrides: dict | None = None) -> dict:
-    """The embedded engine's settings: preset ``embedded`` merged with ``overrides``."""
-    preset = load_preset("embedded")
-    return {**preset["forcefield"], **preset["neb"], **(overrides or {})}
+from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
+from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.warm_start import climb_band, warm_started_band
 
 
 @job
-def relax_end_points(initial: Structure, final: Structure, settings: dict) -> dict:
-    """Relax both end points at fixed cell to ``end_point_fmax`` (``end_point_optimizer``, an
-    ASE optimizer's name); atom order is kept."""
-    start = time.perf_counter()
-    maker = CountedRelaxMaker(
-        force_field_name=settings["model"],
-        dispersion=bool(settings.get("dispersion", False)),
-        relax_cell=False,
-        steps=settings["end_point_steps"],
-        relax_kwargs={"fmax": settings["end_point_fmax"]},
-        optimizer_kwargs={"optimizer": settings["end_point_optimizer"]},
-    )
-    relaxed = [maker._run_ase_safe(s.copy()) for s in (initial, final)]
-    return {
-        "initial": relaxed[0].final_mol_or_struct,
-        "final": relaxed[1].final_mol_or_struct,
-        "converged": all(bool(r.is_force_converged) for r in relaxed),
-        "energies": [float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
-        "force_calls": maker.force_calls,
-        "wall_time_s": time.perf_counter() - start,
-    }
+def relax_end_points(initial: Structure, final: Structure, settings: NebSettings) -> dict:
+    """Both end points relaxed at fixed cell (:func:`~ionflow.workflows.embedded.relaxed_end_points`)."""
+    return relaxed_end_points(initial, final, settings).as_output()
 
 
 def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) -> float:
@@ -56,36 +33,36 @@ def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) 
 
 
 @job
-def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> MigrationBarrierDoc:
-    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine (none
-    when both end points relaxed into one minimum: no hop, no band)."""
+def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> MigrationBarrierDoc:
+    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine, from
+    the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
+    into one minimum: no hop, no band."""
     start = time.perf_counter()
     separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
-    dispersion = bool(settings.get("dispersion", False))
-    engine = f"embedded:{settings['model']}" + ("+D3" if dispersion else "")
+    engine = settings.engine
     if separation < ONE_MINIMUM:
         energies, converged, band_calls = end_points["energies"], False, 0
     else:
-        images = interpolate_idpp(end_points["initial"], end_points["final"], settings["n_images"])
-        if settings.get("warm_start") and settings["warm_start"] != settings["model"]:
+        images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
+        if settings.warm_start and settings.warm_start != settings.model:
             _, band = warm_started_band(
                 images,
-                settings["warm_start"],
-                settings["model"],
-                settings["fmax"],
-                settings["steps"],
-                dispersion=dispersion,
+                settings.warm_start,
+                settings.model,
+                settings.fmax,
+                settings.steps,
+                dispersion=settings.dispersion,
             )
-            engine = f"embedded:{settings['model']} (warm start: {settings['warm_start']}, {band.start})"
+            engine = f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
         else:
             band = climb_band(
                 images,
-                settings["model"],
-                settings["fmax"],
-                settings["steps"],
-                dispersion,
-                climb=settings["climb"],
-                method=settings["method"],
+                settings.model,
+                settings.fmax,
+                settings.steps,
+                settings.dispersion,
+                climb=settings.climb,
+                method=settings.method,
             )
         energies, band_calls = band.energies, band.force_calls
         converged = bool(end_points["converged"]) and band.converged
@@ -96,22 +73,15 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: dict) -> Migration
         relaxed_hop_length=separation,
         converged=converged,
         engine=engine,
-        settings=settings,
+        settings=settings.model_dump(exclude_none=True),
         force_calls=end_points["force_calls"] + band_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
     )
 
 
-def current_job_uuid() -> str | None:
-    """UUID of the running jobflow job, if any."""
-    from jobflow import CURRENT_JOB
-
-    return CURRENT_JOB.job.uuid if CURRENT_JOB.job is not None else None
-
-
 @dataclass
-class MigrationBarrierMaker(Maker):
+class MigrationBarrierMaker(BaseMigrationBarrierMaker):
     """Barrier of one hop on the embedded engine: relax ends -> IDPP -> CI-NEB.
 
     Parameters
@@ -119,20 +89,23 @@ class MigrationBarrierMaker(Maker):
     name
         Flow name.
     settings
-        Overrides of the ``embedded`` preset (``fmax``, ``n_images``, ``steps`` ...).
+        End points, band and warm start (defaults: the ``embedded`` preset).
     """
 
     name: str = "migration barrier"
-    settings: dict = field(default_factory=dict)
+    settings: NebSettings = field(default_factory=NebSettings)
 
-    def make(self, hop: HopPath) -> Flow:
-        """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
-        settings = embedded_neb_settings(self.settings)
-        ends = relax_end_points(hop.initial, hop.final, settings)
+    def end_point_jobs(self, hop: HopPath) -> tuple[list[Job], dict]:
+        """One job relaxing both end points."""
+        ends = relax_end_points(hop.initial, hop.final, self.settings)
         ends.name = f"relax end points {hop.hop_id}"
-        neb = climbing_image_neb(ends.output, hop.as_dict(), settings)
+        return [ends], ends.output
+
+    def band_jobs(self, hop: HopPath, end_points: dict) -> tuple[list[Job], MigrationBarrierDoc]:
+        """One job: IDPP (or the warm start) and CI-NEB, ending in the document."""
+        neb = climbing_image_neb(end_points, hop.as_dict(), self.settings)
         neb.name = f"CI-NEB {hop.hop_id}"
-        return Flow([ends, neb], output=neb.output, name=f"{self.name} {hop.host} {hop.hop_id}")
+        return [neb], neb.output
 
 
 @dataclass
@@ -140,7 +113,7 @@ class HopBarriersMaker(Maker):
     """One NEB flow per hop, side by side (e.g. Li and Cu hops of one dual-ion host)."""
 
     name: str = "hop barriers"
-    barrier_maker: MigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
+    barrier_maker: BaseMigrationBarrierMaker = field(default_factory=lambda: MigrationBarrierMaker())
 
     def make(self, hops: list[HopPath]) -> Flow:
         """A flow whose output is the list of the hops' :class:`MigrationBarrierDoc`."""

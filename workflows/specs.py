@@ -27,10 +27,12 @@ from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
-from ionflow.workflows.engines import ENGINES
+from ionflow.workflows.engines import DEFAULT_ENGINE, ENGINES
+from ionflow.workflows.settings import neb_defaults
 
 FLOW_KINDS = ("barriers", "charges", "demo")
-
+NEB = neb_defaults()
+"""The preset's NEB settings: the defaults of a spec's images, fmax and model."""
 
 
 class FlowSpec(BaseModel):
@@ -44,12 +46,12 @@ class FlowSpec(BaseModel):
     species: list[str] = Field(default_factory=lambda: ["Li"])
     max_hops: int = Field(1, ge=1)
     min_length: float = Field(7.0, gt=0)
-    images: int = Field(5, ge=1)
-    fmax: float = Field(0.05, gt=0)
+    images: int = Field(NEB.n_images, ge=1)
+    fmax: float = Field(NEB.fmax, gt=0)
     model: str = Field(
-        "CHGNet", description="embedded engine's potential for the NEB (CHGNet, SevenNet, EMT for metals)"
+        NEB.model, description="embedded engine's potential for the NEB (CHGNet, SevenNet, EMT for metals)"
     )
-    accelerate: bool | None = Field(
+    warm_start: bool | None = Field(
         None,
         description="warm-start the NEB from a CHGNet band; unset: on where benchmarked "
         "(embedded engine with SevenNet), off elsewhere (VASP, CHGNet, EMT)",
@@ -57,7 +59,7 @@ class FlowSpec(BaseModel):
     relax: bool = True
     references: bool = True
     quick: bool = False
-    engine: str = Field("embedded", description="a name in ionflow.workflows.engines.ENGINES")
+    engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
 
     @field_validator("engine")
     @classmethod

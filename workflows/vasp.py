@@ -16,7 +16,7 @@ import numpy as np
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
 from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.sets.core import NebSetGenerator, RelaxSetGenerator, StaticSetGenerator
-from jobflow import Flow, Maker, job
+from jobflow import Job, job
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Kpoints
@@ -31,18 +31,23 @@ from ionflow.analysis.schemas import (
     Provenance,
 )
 from ionflow.analysis.vasp_files import run_cost, valence_electrons, vasp_output_file
-from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.interface import REGION
 from ionflow.inputs.presets import merged_settings
-from ionflow.workflows.accelerated import (
+from ionflow.workflows.base import (
+    AP_PERIOD,
+    BaseChargeTransferMaker,
+    BaseMigrationBarrierMaker,
+    current_job_uuid,
+)
+from ionflow.workflows.settings import BaderSettings, NebSettings
+from ionflow.workflows.warm_start import (
     climb_band,
     counted_calculator,
     end_corrected_band,
     measurement_at,
 )
-from ionflow.workflows.migration import current_job_uuid, embedded_neb_settings
 
 KSPACING = 0.25
 """Largest k-point spacing (1/Å, 2π included) of the VASP meshes."""
@@ -176,19 +181,15 @@ def vasp_interface_charge_transfer(
 
 
 @dataclass
-class VaspChargeTransferMaker(Maker):
+class VaspChargeTransferMaker(BaseChargeTransferMaker):
     """Relax (fixed cell, bottom fixed) -> static charge run(s) -> Bader and potential, on VASP.
 
     Parameters
     ----------
-    name
-        Flow name.
     incar_overrides
         INCAR tags applied over the ``vasp`` preset.
     fix_bottom
         Fraction of the AP slab's thickness kept fixed in the relaxation.
-    references
-        Also run the separated AP slab and carbon in the same cell (difference potential).
     period
         Window (Å) of the macroscopic average: one AP cell along the normal.
     """
@@ -196,49 +197,51 @@ class VaspChargeTransferMaker(Maker):
     name: str = "charge transfer (VASP)"
     incar_overrides: dict = field(default_factory=dict)
     fix_bottom: float = 0.5
-    references: bool = True
-    period: float = 3.9
+    period: float = AP_PERIOD
 
-    def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
-        """The flow; its output is an :class:`InterfaceChargeTransferDoc`."""
-        # VASP's POSCAR groups species; sorting first keeps the flow's atom order and VASP's the same
-        structure = structure.get_sorted_structure()
+    def prepared(self, structure: Structure) -> Structure:
+        """Sorted by species: VASP's POSCAR groups them, and the flow's atom order stays VASP's."""
+        return structure.get_sorted_structure()
+
+    def relax_job(self, structure: Structure, interface: str) -> Job:
+        """atomate2's fixed-cell relaxation, the bottom of the AP slab fixed (selective dynamics)."""
         fixed = selective_dynamics_bottom(structure, self.fix_bottom)
-        relax = relax_maker(fixed, self.incar_overrides).make(fixed)
-        static = static_charge_maker(structure, self.incar_overrides).make(
-            relax.output.structure, prev_dir=relax.output.dir_name
-        )
-        jobs = [relax, static]
-        reference_dirs = []
-        if self.references:
-            for side in ("AP", "carbon"):
-                part = Structure.from_sites([s for s in structure if s.properties[REGION] == side])
-                ref = static_charge_maker(structure, self.incar_overrides).make(part)
-                ref.name = f"static {side} {interface}"
-                jobs.append(ref)
-                reference_dirs.append(ref.output.dir_name)
-        meta = {
-            "name": interface,
-            "termination": termination,
-            "fingerprint": structure_fingerprint(structure, extra=interface),
-        }
+        return relax_maker(fixed, self.incar_overrides).make(fixed)
+
+    def unrelaxed(self, structure: Structure) -> None:
+        """No relaxation: the static run starts from the built interface."""
+        return None
+
+    def static_jobs(self, structure: Structure, relaxed, parts: tuple[str, ...], interface: str) -> list[Job]:
+        """The interface's static run (from the relaxation's structure and folder), and each side alone."""
+        maker = static_charge_maker(structure, self.incar_overrides)
+        if relaxed is None:
+            jobs = [maker.make(structure)]
+        else:
+            jobs = [maker.make(relaxed.structure, prev_dir=relaxed.dir_name)]
+        for side in parts[1:]:
+            jobs.append(
+                maker.make(Structure.from_sites([s for s in structure if s.properties[REGION] == side]))
+            )
+        return jobs
+
+    def analysis_job(self, structure: Structure, relaxed, statics: list[Job], meta: dict) -> Job:
+        """Bader (ACF.dat or baderkit) and the potential from LOCPOT."""
         settings = {
-            "bader": {"method": "neargrid-weight", "vacuum_tol": 1e-3},
+            "bader": BaderSettings().model_dump(),
             "period": self.period,
             "incar_overrides": self.incar_overrides,
         }
-        post = vasp_interface_charge_transfer(
-            static.output.dir_name,
-            reference_dirs,
+        static = statics[0].output
+        return vasp_interface_charge_transfer(
+            static.dir_name,
+            [s.output.dir_name for s in statics[1:]],
             structure,
-            static.output.output.energy,
+            static.output.energy,
             meta,
             settings,
-            static.output.state,
+            static.state,
         )
-        post.name = f"charge transfer {interface}"
-        jobs.append(post)
-        return Flow(jobs, output=post.output, name=f"{self.name} {interface}")
 
 
 def selective_dynamics_bottom(structure: Structure, fraction: float) -> Structure:
@@ -271,21 +274,21 @@ def warm_start_images(
 
     Given VASP's energies and forces at the two end points (their relaxations' last ionic
     step), the band is converged on the cheap surface corrected by those two differences
-    (:func:`ionflow.workflows.accelerated.end_corrected_band`, the embedded warm start's
+    (:func:`ionflow.workflows.warm_start.end_corrected_band`, the embedded warm start's
     first step): the band feels where the two engines disagree at the end points, for no VASP
     call beyond the relaxations'.
     """
 
-    settings = embedded_neb_settings()
+    settings = NebSettings()
     images = interpolate_idpp(initial, final, n_images)
     if end_energies is None or end_forces is None:
-        return climb_band(images, cheap, settings["fmax"], settings["steps"]).images
+        return climb_band(images, cheap, settings.fmax, settings.steps).images
     base = counted_calculator(cheap)
     ends = tuple(
         measurement_at(AseAtomsAdaptor.get_atoms(s), e, f, base)
         for s, e, f in zip((initial, final), end_energies, end_forces, strict=True)
     )
-    return end_corrected_band(images, base, ends, settings["fmax"], settings["steps"]).images
+    return end_corrected_band(images, base, ends, settings.fmax, settings.steps).images
 
 
 @job
@@ -308,8 +311,9 @@ def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings:
 
 
 @dataclass
-class VaspMigrationBarrierMaker(Maker):
-    """Relax both end points -> IDPP images -> CI-NEB (all images in one VASP run) -> barrier."""
+class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
+    """Relax both end points -> IDPP images (or the warm start) -> CI-NEB (all images in one
+    VASP run) -> barrier."""
 
     name: str = "migration barrier (VASP)"
     n_images: int = 5
@@ -319,18 +323,22 @@ class VaspMigrationBarrierMaker(Maker):
     forces at the relaxed end points (LCLIMB on from the start) instead of from IDPP: fewer VASP
     force calls (see ``benchmarks/warm_start_neb.py``)."""
 
-    def make(self, hop: HopPath) -> Flow:
-        """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
+    def end_point_jobs(self, hop: HopPath) -> tuple[list[Job], list[Job]]:
+        """atomate2's fixed-cell relaxation of each end point."""
         relaxes = [relax_maker(s, self.incar_overrides).make(s) for s in (hop.initial, hop.final)]
         for r, end in zip(relaxes, ("initial", "final"), strict=True):
             r.name = f"relax {end} {hop.hop_id}"
-        ends = (relaxes[0].output.structure, relaxes[1].output.structure)
+        return relaxes, relaxes
+
+    def band_jobs(self, hop: HopPath, end_points: list[Job]) -> tuple[list[Job], MigrationBarrierDoc]:
+        """The band's start, VASP's CI-NEB and the barrier read from its OUTCARs."""
+        ends = (end_points[0].output.structure, end_points[1].output.structure)
         if self.warm_start:
             images = warm_start_images(
                 *ends,
                 self.n_images,
-                end_energies=[r.output.output.energy for r in relaxes],
-                end_forces=[r.output.output.forces for r in relaxes],
+                end_energies=[r.output.output.energy for r in end_points],
+                end_forces=[r.output.output.forces for r in end_points],
             )
             images.name = f"warm start {hop.hop_id}"
         else:
@@ -342,6 +350,6 @@ class VaspMigrationBarrierMaker(Maker):
             "start": "warm:CHGNet, corrected at VASP's end points" if self.warm_start else "idpp",
             "incar": incar_settings("neb", hop.initial, self.incar_overrides),
         }
-        post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in relaxes], settings)
+        post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in end_points], settings)
         post.name = f"barrier {hop.hop_id}"
-        return Flow([*relaxes, images, neb, post], output=post.output, name=f"{self.name} {hop.hop_id}")
+        return [images, neb, post], post.output

@@ -86,7 +86,7 @@ def write_hop_spec(folder: Path, metal: str = "Cu", images: int = 3) -> Path:
     spec = folder / f"hop-{metal}-{images}.yaml"
     spec.write_text(
         f"flow: barriers\nstructure: {metal}.cif\nspecies: {metal}\nimages: {images}\n"
-        "model: EMT\naccelerate: false\n"
+        "model: EMT\nwarm_start: false\n"
     )
     return spec
 

@@ -125,7 +125,7 @@ def test_bundled_argyrodite_is_a_relaxed_minimum_not_the_24g_saddle():
     0.01 eV/Å, and lower in energy than the idealised F-43m model with Li on the 24g centres."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionflow.workflows.accelerated import counted_calculator
+    from ionflow.workflows.warm_start import counted_calculator
 
     calculator = counted_calculator("CHGNet")
     host = AseAtomsAdaptor.get_atoms(load_host("Li6PS5Cl"))

@@ -17,6 +17,7 @@ from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import build_ap_graphene_interface
 from ionflow.workflows.charge_transfer import ChargeTransferMaker, relax_interface
+from ionflow.workflows.settings import ChargeTransferSettings
 
 FAST_DFT = {"h": 0.22, "kspacing": 0.5}
 
@@ -32,7 +33,7 @@ def tiny_interface():
 
 @pytest.fixture(scope="module")
 def transfer(tiny_interface, tmp_path_factory) -> InterfaceChargeTransferDoc:
-    maker = ChargeTransferMaker(settings={"dft": FAST_DFT, "period": 3.91}, relax=False)
+    maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=FAST_DFT, period=3.91), relax=False)
     flow = maker.make(tiny_interface, "tiny Li2OH", "Li2OH")
     root = tmp_path_factory.mktemp("charge")
     responses = run_locally(flow, create_folders=True, root_dir=root, log=False, ensure_success=True)
@@ -74,7 +75,10 @@ def test_every_job_records_engine_settings_and_time(transfer):
 
 def test_relaxation_keeps_the_bottom_fixed_and_the_regions(tiny_interface, tmp_path):
     job = relax_interface(
-        tiny_interface, {"model": "CHGNet", "relax": {"fix_bottom": 0.5, "fmax": 0.1, "steps": 5}}
+        tiny_interface,
+        ChargeTransferSettings(
+            model="CHGNet", dispersion=False, relax={"fix_bottom": 0.5, "fmax": 0.1, "steps": 5}
+        ),
     )
     out = run_locally(job, create_folders=True, root_dir=tmp_path, log=False, ensure_success=True)[job.uuid][
         1

@@ -134,6 +134,7 @@ def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
     from ionflow.analysis.store import save_results
     from ionflow.inputs.hops import HopPath
     from ionflow.workflows.migration import MigrationBarrierMaker
+    from ionflow.workflows.settings import NebSettings
 
     _, _, a, species, coords, _ = CASES["EMT"]
     host = Structure(Lattice.cubic(a), species, coords)
@@ -143,7 +144,7 @@ def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
     final = host.copy()
     final.translate_sites([moving], [0.3, 0.0, 0.0], frac_coords=False)
     hop = HopPath("Cu-nudge", "Cu", 0.3, host, final, moving, host="Cu")
-    flow = MigrationBarrierMaker(settings={"n_images": 3, "model": "EMT"}).make(hop)
+    flow = MigrationBarrierMaker(settings=NebSettings(n_images=3, model="EMT")).make(hop)
     responses = run_locally(flow, store=JobStore(MemoryStore()), root_dir=tmp_path, ensure_success=True)
     doc = MigrationBarrierDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
     assert doc.relaxed_hop_length < ONE_MINIMUM

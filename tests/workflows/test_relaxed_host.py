@@ -7,8 +7,8 @@ import numpy as np
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
-from ionflow.workflows.accelerated import counted_calculator
 from ionflow.workflows.embedded import relax_positions, relaxed_host
+from ionflow.workflows.warm_start import counted_calculator
 
 
 def energy(structure) -> float:

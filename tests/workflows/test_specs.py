@@ -52,26 +52,26 @@ def test_spec_builds_one_flow_per_hop_with_both_species(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("model", "accelerate", "warm_start"),
+    ("model", "warm_start", "cheap"),
     [
         ("SevenNet", None, "CHGNet"),  # on by default where the benchmark shows it holds
         ("SevenNet", False, None),
-        ("CHGNet", None, None),  # CHGNet is the warm start itself: nothing to accelerate
+        ("CHGNet", None, None),  # CHGNet is the warm start itself: nothing to warm-start
     ],
 )
-def test_accelerate_is_on_by_default_for_an_expensive_embedded_engine(model, accelerate, warm_start):
+def test_warm_start_is_on_by_default_for_an_expensive_embedded_engine(model, warm_start, cheap):
     from ionflow.workflows.specs import FlowSpec
 
-    spec = FlowSpec(flow="barriers", structure="Li6PS5Cl", model=model, accelerate=accelerate)
+    spec = FlowSpec(flow="barriers", structure="Li6PS5Cl", model=model, warm_start=warm_start)
     (_, flow), *_ = build_flows(spec)
     neb = next(j for j in flow.jobs if j.name.startswith("CI-NEB"))
-    assert neb.function_args[2].get("warm_start") == warm_start
+    assert neb.function_args[2].warm_start == cheap
 
 
-def test_accelerate_on_chgnet_or_off_on_vasp_by_default():
+def test_warm_start_on_chgnet_is_an_error_and_off_on_vasp_by_default():
     from ionflow.workflows.specs import FlowSpec
 
-    with pytest.raises(InputError, match=r"--accelerate.*fix: add --model SevenNet"):
-        build_flows(FlowSpec(flow="barriers", structure="Li6PS5Cl", accelerate=True))
+    with pytest.raises(InputError, match=r"--warm-start.*fix: add --model SevenNet"):
+        build_flows(FlowSpec(flow="barriers", structure="Li6PS5Cl", warm_start=True))
     (_, flow), *_ = build_flows(FlowSpec(flow="barriers", structure="Li6PS5Cl", engine="vasp"))
     assert not any(j.name.startswith("warm start") for j in flow.jobs)

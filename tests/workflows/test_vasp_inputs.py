@@ -78,8 +78,16 @@ def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
 
     flow = VaspChargeTransferMaker().make(interface, "tiny", "Li2OH")
     names = [j.name for j in flow.jobs]
-    assert names[:2] == ["ionflow relax", "ionflow static charge"]
-    assert names[2:] == ["static AP tiny", "static carbon tiny", "charge transfer tiny"]
+    # the same flow shape and job names as the embedded engine's (one base Maker)
+    assert names == [
+        "relax tiny",
+        "static interface tiny",
+        "static AP tiny",
+        "static carbon tiny",
+        "charge transfer tiny",
+    ]
+    unrelaxed = VaspChargeTransferMaker(relax=False, references=False).make(interface, "tiny", "Li2OH")
+    assert [j.name for j in unrelaxed.jobs] == ["static interface tiny", "charge transfer tiny"]
     # the relax job gets the structure with the bottom of the AP slab fixed
     relax_input = flow.jobs[0].function_args[0]
     flags = np.array(relax_input.site_properties["selective_dynamics"])
@@ -122,8 +130,10 @@ def test_warm_start_images_take_the_expensive_engines_end_points_into_account():
     from pymatgen.core import Lattice, Structure
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionflow.workflows.accelerated import counted_calculator, relax_ends
+    from ionflow.workflows.embedded import relaxed_end_points
+    from ionflow.workflows.settings import NebSettings
     from ionflow.workflows.vasp import VaspMigrationBarrierMaker, warm_start_images
+    from ionflow.workflows.warm_start import counted_calculator
 
     host = Structure(
         Lattice.cubic(3.91),
@@ -131,7 +141,8 @@ def test_warm_start_images_take_the_expensive_engines_end_points_into_account():
         [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
     )
     hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
-    initial, final, _ = relax_ends(hop.initial, hop.final, "SevenNet", 0.05)
+    ends = relaxed_end_points(hop.initial, hop.final, NebSettings(model="SevenNet", end_point_fmax=0.05))
+    initial, final = ends.initial, ends.final
     expensive = counted_calculator("SevenNet")
     energies, forces = [], []
     for end in (initial, final):

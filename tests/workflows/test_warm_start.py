@@ -13,13 +13,14 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.hops import find_hops, interpolate_idpp
-from ionflow.workflows.accelerated import (
+from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.warm_start import (
     DeltaCorrection,
     DeltaCurvature,
     band_max_force,
     climb_band,
     counted_calculator,
-    relax_ends,
     warm_started_band,
 )
 
@@ -35,8 +36,8 @@ def bands():
         [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
     )
     hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
-    initial, final, _ = relax_ends(hop.initial, hop.final, "SevenNet", FMAX)
-    images = interpolate_idpp(initial, final, 3)
+    ends = relaxed_end_points(hop.initial, hop.final, NebSettings(model="SevenNet", end_point_fmax=FMAX))
+    images = interpolate_idpp(ends.initial, ends.final, 3)
     plain = climb_band(images, "SevenNet", FMAX, 300)
     warm, fast = warm_started_band(images, "CHGNet", "SevenNet", FMAX, 300)
     return images, plain, warm, fast
@@ -152,8 +153,8 @@ def test_corrected_rounds_stop_when_the_trust_radius_collapses():
     from ase.calculators.lj import LennardJones
     from ase.optimize import FIRE
 
-    from ionflow.workflows.accelerated import corrected_band, measure
     from ionflow.workflows.embedded import count_force_calls
+    from ionflow.workflows.warm_start import corrected_band, measure
 
     host = Structure(
         Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]

@@ -35,7 +35,7 @@ from ase.mep import NEB
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.workflows.embedded import CountedNebMaker, relax_positions
+from ionflow.workflows.embedded import CountedNebMaker
 
 LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
@@ -61,14 +61,6 @@ class BandRun:
     wall_time_s: float
     start: str = "idpp"
     notes: list[str] = field(default_factory=list)
-
-
-def relax_ends(
-    initial: Structure, final: Structure, force_field: str, fmax: float, steps: int = 500
-) -> tuple[Structure, Structure, int]:
-    """Both end points relaxed at fixed cell on one engine, and the force calls it took."""
-    (first, last), calls = relax_positions([initial, final], force_field, fmax, steps)
-    return first, last, calls
 
 
 def climb_band(

@@ -1,0 +1,137 @@
+"""The embedded engine's settings, typed, with their defaults from the presets: one module.
+
+Each class reads its defaults from sections of the bundled preset ``embedded``
+(``inputs/presets/embedded.yaml``); what a user gives wins. The Makers take these as typed
+fields, the flow specs and ``ionflow run`` take their defaults from them, and the documents
+record them (``model_dump``). A key the preset lacks is a validation error at first use,
+not a silent default in some module.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ionflow.inputs.presets import load_preset
+
+PRESET = "embedded"
+
+
+@cache
+def _preset() -> dict[str, Any]:
+    return load_preset(PRESET)
+
+
+class PresetSettings(BaseModel):
+    """Settings whose missing fields come from ``sections`` of the ``embedded`` preset
+    (later sections win; preset keys that are not fields of the class are not taken)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sections: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        defaults: dict[str, Any] = {}
+        for section in cls.sections:
+            defaults.update({k: v for k, v in _preset()[section].items() if k in cls.model_fields})
+        return {**defaults, **data}
+
+
+class NebSettings(PresetSettings):
+    """One hop's migration barrier on a machine-learned potential: end points, band, warm start."""
+
+    sections: ClassVar[tuple[str, ...]] = ("forcefield", "neb")
+
+    model: str = Field(description="the potential (a name in ionflow.workflows.embedded.POTENTIALS)")
+    dispersion: bool = Field(description="add DFT-D3 to the potential")
+    n_images: int = Field(ge=1, description="images between the end points")
+    fmax: float = Field(gt=0, description="eV/Å: CI-NEB force criterion on the band")
+    steps: int = Field(ge=1, description="optimizer steps of the band")
+    climb: bool = Field(description="climbing image")
+    method: str = Field(description="ASE NEB tangent method")
+    end_point_fmax: float = Field(gt=0, description="eV/Å: force criterion of the end points")
+    end_point_steps: int = Field(ge=1, description="optimizer steps of each end point")
+    end_point_optimizer: str = Field(description="ASE optimizer of the end points")
+    warm_start: str | None = Field(
+        None, description="cheap potential whose band warm-starts the CI-NEB (None: plain CI-NEB from IDPP)"
+    )
+
+    @property
+    def engine(self) -> str:
+        """The engine label of the documents: ``embedded:MODEL[+D3]``."""
+        return f"embedded:{self.model}" + ("+D3" if self.dispersion else "")
+
+
+class DftSettings(PresetSettings):
+    """GPAW's static run: all-electron density and potential for Bader and the potential step."""
+
+    sections: ClassVar[tuple[str, ...]] = ("dft",)
+
+    mode: str = Field(description="GPAW mode: lcao or pw")
+    basis: str = Field(description="LCAO basis (dzp ships with gpaw-data)")
+    xc: str
+    h: float = Field(gt=0, description="Å: real-space grid spacing")
+    kspacing: float = Field(gt=0, description="1/Å (2π included): largest k-point spacing")
+    smearing: float = Field(ge=0, description="eV: Fermi-Dirac width")
+    energy_tolerance: float = Field(gt=0, description="eV per valence electron")
+    density_refinement: int = Field(ge=1, description="density grid this many times finer than h")
+    dipole_correction: bool = Field(description="dipole layer in the vacuum of slabs")
+
+
+class InterfaceRelaxSettings(PresetSettings):
+    """The interface's relaxation at fixed cell on the potential, the bottom of the AP slab fixed."""
+
+    sections: ClassVar[tuple[str, ...]] = ("interface_relax",)
+
+    fix_bottom: float = Field(ge=0, le=1, description="fraction of the AP slab's thickness kept fixed")
+    fmax: float = Field(gt=0, description="eV/Å")
+    steps: int = Field(ge=1)
+
+
+class BaderSettings(PresetSettings):
+    """baderkit's partition of the density."""
+
+    sections: ClassVar[tuple[str, ...]] = ("bader",)
+
+    method: str = Field(description="baderkit method; 'neargrid' matches Henkelman's bader -b neargrid")
+    vacuum_tol: float = Field(ge=0, description="e/Å³ below which a grid point counts as vacuum")
+
+
+class ChargeTransferSettings(PresetSettings):
+    """One AP/carbon interface's charge transfer on the embedded engine."""
+
+    sections: ClassVar[tuple[str, ...]] = ("forcefield", "interface_relax")
+
+    model: str = Field(description="the potential of the relaxation")
+    dispersion: bool = Field(description="add DFT-D3 to the relaxation's potential")
+    dft: DftSettings = Field(default_factory=DftSettings)
+    relax: InterfaceRelaxSettings = Field(default_factory=InterfaceRelaxSettings)
+    bader: BaderSettings = Field(default_factory=BaderSettings)
+    period: float | None = Field(
+        None, gt=0, description="Å: window of the macroscopic average (None: the interface's own)"
+    )
+
+    @property
+    def engine(self) -> str:
+        """The relaxation's engine label: ``MODEL[+D3]``."""
+        return self.model + ("+D3" if self.dispersion else "")
+
+
+def neb_defaults() -> NebSettings:
+    """The preset's NEB settings: the defaults of flow specs and ``ionflow run``."""
+    return NebSettings()
+
+
+__all__ = [
+    "BaderSettings",
+    "ChargeTransferSettings",
+    "DftSettings",
+    "InterfaceRelaxSettings",
+    "NebSettings",
+    "neb_defaults",
+]
