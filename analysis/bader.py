@@ -17,7 +17,13 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
-from ionflow.analysis.vasp_files import find_vasp_file, read_text, vasp_output_file
+from ionflow.analysis.vasp_files import (
+    find_vasp_file,
+    parsed,
+    read_text,
+    vasp_output_file,
+    volumetric_grid,
+)
 from ionflow.inputs.errors import InputError
 
 
@@ -63,7 +69,7 @@ def _quiet():
 def bader_partition(
     structure: Structure,
     density: np.ndarray,
-    method: str = "neargrid-weight",
+    method: str = "neargrid",
     vacuum_tol: float = 1e-3,
     source: str = "",
 ) -> BaderPartition:
@@ -96,26 +102,20 @@ def bader_partition(
     return BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), method, source)
 
 
-def bader_from_cube(path: str | Path, method: str = "neargrid-weight", vacuum_tol: float = 1e-3):
+def bader_from_cube(path: str | Path, method: str = "neargrid", vacuum_tol: float = 1e-3):
     """Bader partition of a density cube in e/Bohr³ (the embedded engine's ``density.cube``)."""
     from ase.io.cube import read_cube_data
     from ase.units import Bohr
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "no such density file", "rerun the static job of the flow")
-    try:
-        data, atoms = read_cube_data(str(path))
-    except Exception as exc:
-        raise InputError(str(path), f"cannot be read as a cube file ({exc})", "rerun the static job") from exc
+    data, atoms = parsed(path, read_cube_data, "a density cube file", "rerun the static job")
     atoms.pbc = True
     structure = AseAtomsAdaptor.get_structure(atoms)
     return structure, bader_partition(structure, data / Bohr**3, method, vacuum_tol, str(path))
 
 
 def bader_from_vasp(
-    directory: str | Path, method: str = "neargrid-weight", vacuum_tol: float = 1e-3
+    directory: str | Path, method: str = "neargrid", vacuum_tol: float = 1e-3
 ) -> tuple[Structure, BaderPartition]:
     """Bader partition of a VASP static run: CHGCAR charges in AECCAR0+AECCAR2 basins when present
     (plain or gzipped files).
@@ -130,25 +130,27 @@ def bader_from_vasp(
     if find_vasp_file(directory, "ACF.dat") is not None:
         return bader_from_acf(directory)
 
+    fix = "recopy the file from the run folder, or rerun the static job"
     chgcar = vasp_output_file(
         directory, "CHGCAR", "run VASP with LCHARG = .TRUE. (the ionflow static job does)"
     )
+    n_atoms, grid = volumetric_grid(chgcar, "a CHGCAR")
+    valence = parsed(chgcar, Chgcar.from_file, "a CHGCAR", fix)
     aeccars = [find_vasp_file(directory, name) for name in ("AECCAR0", "AECCAR2")]
-    reading = chgcar
-    try:
-        valence = Chgcar.from_file(str(chgcar))
-        reference = None
-        if all(aeccars):
-            ae = []
-            for reading in aeccars:
-                ae.append(Chgcar.from_file(str(reading)))
-            reference = ae[0].data["total"] + ae[1].data["total"]
-    except Exception as exc:
-        raise InputError(
-            str(reading),
-            f"cannot be read ({type(exc).__name__}: {exc})",
-            "rerun the static job or recopy the file",
-        ) from exc
+    reference = None
+    if all(aeccars):
+        ae = []
+        for path in aeccars:
+            found = volumetric_grid(path, "an AECCAR")
+            if found != (n_atoms, grid):
+                raise InputError(
+                    str(path),
+                    f"has {found[0]} atoms on a {found[1]} grid, {chgcar.name} {n_atoms} on {grid}",
+                    "use the CHGCAR and AECCARs of one run (LAECHG = .TRUE.)",
+                )
+            ae.append(parsed(path, Chgcar.from_file, "an AECCAR", fix))
+            check_same_cell(ae[-1].structure, valence.structure, path, chgcar)
+        reference = ae[0].data["total"] + ae[1].data["total"]
     baderkit = _baderkit()
     from baderkit.toolkit.structure import Structure as BaderkitStructure
 
@@ -167,6 +169,16 @@ def bader_from_vasp(
     basins = "CHGCAR in AECCAR0+AECCAR2 basins" if reference is not None else "CHGCAR basins"
     used = f"baderkit {method}, {basins}"
     return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), used, str(chgcar))
+
+
+def check_same_cell(structure: Structure, other: Structure, path: Path, other_path: Path) -> None:
+    """Two files of one run hold the same atoms in the same cell; else an InputError naming both."""
+    if [s.species_string for s in structure] != [s.species_string for s in other]:
+        raise InputError(
+            f"{path} and {other_path}", "hold different atoms", "use files of one run (same POSCAR)"
+        )
+    if not np.allclose(structure.lattice.matrix, other.lattice.matrix, atol=1e-3):
+        raise InputError(f"{path} and {other_path}", "have different cells", "use files of one run")
 
 
 @dataclass
@@ -235,10 +247,7 @@ def bader_from_acf(directory: str | Path) -> tuple[Structure, BaderPartition]:
         raise InputError(
             str(directory), "has ACF.dat but no CONTCAR, POSCAR or CHGCAR", "keep the run's CONTCAR"
         )
-    try:
-        structure = Structure.from_file(str(source))
-    except Exception as exc:
-        raise InputError(str(source), f"cannot be read ({type(exc).__name__}: {exc})", "recopy it") from exc
+    structure = parsed(source, Structure.from_file, "a structure", "recopy it from the run folder")
     table = read_acf(acf, n_atoms=len(structure))
     partition = BaderPartition(
         table.electrons, table.vacuum_electrons, table.total_electrons, "Henkelman bader program", str(acf)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -14,10 +15,16 @@ from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame, interface_profile
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
 from ionflow.analysis.store import ResultsFileStore, results_store, save_results
+from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
+from ionflow.inputs.cli import read_structure
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.presets import load_preset
 
 # piped or captured output keeps whole tables instead of wrapping them at 80 columns
 console = Console(width=None if sys.stdout.isatty() else 200)
+
+BADER = load_preset("embedded")["bader"]
+"""The preset's Bader settings: ``ionflow parse charges``'s defaults."""
 
 Results = Annotated[
     str | None, typer.Option("--results", help="Results file or MongoDB URI (default $IONFLOW_RESULTS).")
@@ -179,3 +186,51 @@ def parse_neb_command(
     console.print(f"image energies relative to 00 (eV): {energies}", highlight=False)
     frame = barrier_frame(store, host)
     print_frame(frame[frame["hop"] == hop_id], "table", f"Migration barrier from {directory}")
+
+
+def parse_charges_command(
+    directory: Annotated[
+        str, typer.Argument(help="VASP static run folder: CHGCAR, AECCAR0/2, LOCPOT, OUTCAR.")
+    ],
+    name: Annotated[
+        str | None, typer.Option(help="Interface name for the table (default: the folder's).")
+    ] = None,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option(help="Static run of a separated side (AP slab, carbon) in the same cell; give both."),
+    ] = None,
+    interface: Annotated[
+        str | None,
+        typer.Option(help="The interface JSON (ionflow build interface) whose region labels to use."),
+    ] = None,
+    period: Annotated[float, typer.Option(help="Window of the macroscopic average (Å): one AP cell.")] = 3.9,
+    bader_method: Annotated[
+        str, typer.Option(help="baderkit method where no ACF.dat is in the folder (default: the preset's).")
+    ] = BADER["method"],
+    results: Results = None,
+) -> None:
+    """Read a VASP static run of an AP/carbon interface: Bader charges per region, potential
+    step and field; store the document and print its row.
+
+    Regions: carbon atoms are the carbon side, all others the AP side, unless --interface
+    gives the labels (in VASP's atom order: species sorted, as ionflow's VASP flow writes them).
+
+    Example: ionflow parse charges runs/static-Li2OH --reference runs/static-AP --reference runs/static-C
+    """
+    folder = Path(directory)
+    if reference and len(reference) != 2:
+        raise InputError("--reference", f"given {len(reference)} times", "give the AP run and the carbon run")
+    structure = None
+    if interface:
+        structure = read_structure(Path(interface)).get_sorted_structure()
+        if "region" not in structure.site_properties:
+            raise InputError(
+                interface, "has no 'region' labels", "give the JSON that ionflow build interface wrote"
+            )
+    label = name or folder.resolve().name
+    settings = {"bader": {**BADER, "method": bader_method}, "period": period}
+    meta = {"name": label, "termination": "", "fingerprint": ""}
+    doc = charge_transfer_from_vasp(folder, reference or [], meta, settings, structure=structure)
+    store = results_store(results)
+    save_results(store, [doc])
+    print_frame(charge_frame(store, label), "table", f"Charge transfer from {directory}")

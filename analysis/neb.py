@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pymatgen.core import Structure
+from pymatgen.io.vasp import Incar
+from pymatgen.io.vasp.outputs import Outcar
 
 from ionflow.analysis.schemas import MigrationBarrierDoc, Provenance
-from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, read_text
+from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, parsed, read_text
 from ionflow.inputs.errors import InputError
 
 IMAGE_DIR = re.compile(r"^\d{2}$")
@@ -48,8 +50,6 @@ def read_outcar_energy(path: Path, text: str | None = None) -> tuple[float, bool
     """Final energy (eV), whether the run finished, whether it reached EDIFFG; a clear error
     when the OUTCAR holds no energy (crashed or truncated before the first ionic step).
     ``text``: the file's text, where the caller has read it already."""
-    from pymatgen.io.vasp.outputs import Outcar
-
     text = read_text(path) if text is None else text
     if "energy(sigma->0)" not in text:
         raise InputError(
@@ -57,15 +57,10 @@ def read_outcar_energy(path: Path, text: str | None = None) -> tuple[float, bool
             "holds no energy (the run crashed or the file is truncated before the first ionic step)",
             "rerun this image, or restore the OUTCAR",
         )
-    try:
-        energy = Outcar(str(path)).final_energy
-    except Exception as exc:  # pymatgen raises several kinds on damaged files
-        raise InputError(
-            str(path),
-            f"cannot be read ({type(exc).__name__}: {exc})",
-            "rerun this image, or restore the OUTCAR",
-        ) from None
-    return float(energy), FINISHED in text, CONVERGED in text
+    outcar = parsed(path, Outcar, "an OUTCAR", "rerun this image, or restore the OUTCAR")
+    if outcar.final_energy is None:
+        raise InputError(str(path), "holds no final energy", "rerun this image, or restore the OUTCAR")
+    return float(outcar.final_energy), FINISHED in text, CONVERGED in text
 
 
 def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | None = None) -> NebImages:
@@ -96,6 +91,7 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
             "image folder is missing",
             "restore it (a band needs every image 00 ... NN)",
         )
+    check_image_count(directory, len(found) - 2)
     energies, finished, relaxed, files = [], [], [], []
     force_calls, wall_time = 0, 0.0
     last = found[-1]
@@ -127,8 +123,24 @@ def read_vasp_neb(directory: str | Path, end_energies: tuple[float, float] | Non
     return NebImages(directory, energies, finished, relaxed, files, force_calls, wall_time)
 
 
+def check_image_count(directory: Path, interior: int) -> None:
+    """The run's INCAR (where kept) asked for as many images as there are interior folders."""
+    incar = find_vasp_file(directory, "INCAR")
+    if incar is None:
+        return
+    tags = parsed(incar, lambda name: Incar.from_str(read_text(name)), "an INCAR", "recopy the run's INCAR")
+    images = tags.get("IMAGES")
+    if images is not None and int(images) != interior:
+        raise InputError(
+            str(incar),
+            f"says IMAGES = {images} but the folder holds {interior} interior images",
+            "give the whole NEB folder (00 ... NN) of the run that INCAR belongs to",
+        )
+
+
 def hop_length_from_poscars(directory: str | Path) -> float | None:
-    """Largest displacement (Å, minimum image) of any atom between ``00/POSCAR`` and ``NN/POSCAR``."""
+    """Largest displacement (Å, minimum image) of any atom between ``00/POSCAR`` and ``NN/POSCAR``;
+    every image's POSCAR (and CONTCAR, where written) must hold the same atoms in the same order."""
     directory = Path(directory)
     if not directory.is_dir():
         raise InputError(str(directory), "is not a folder", "give the NEB run folder (holding 00, 01, ...)")
@@ -136,8 +148,17 @@ def hop_length_from_poscars(directory: str | Path) -> float | None:
     ends = [f / "POSCAR" for f in (folders[0], folders[-1])] if folders else []
     if len(ends) < 2 or not all(p.is_file() for p in ends):
         return None
-    first, last = (Structure.from_file(str(p)) for p in ends)
+    fix = "recopy the image's POSCAR/CONTCAR from the run folder"
+    first, last = (parsed(p, Structure.from_file, "a POSCAR", fix) for p in ends)
     check_same_atoms(first, last, ends[0], ends[1])
+    for folder in folders[1:-1]:
+        for name in ("POSCAR", "CONTCAR"):
+            path = find_vasp_file(folder, name)
+            if path is not None:
+                image = parsed(
+                    path, lambda n: Structure.from_str(read_text(n), fmt="poscar"), f"a {name}", fix
+                )
+                check_same_atoms(first, image, ends[0], path)
     return float(max(first[i].distance(last[i]) for i in range(len(first))))
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from pymatgen.core import Structure
 
+from ionflow.analysis.vasp_files import parsed, volumetric_grid
 from ionflow.inputs.errors import InputError
 
 
@@ -33,15 +34,12 @@ def read_locpot(path: str | Path) -> PotentialGrid:
     from pymatgen.io.vasp import Locpot
 
     path = Path(path)
+    fix = "run VASP with LVHAR = .TRUE. and give its LOCPOT (recopy it if it was cut short)"
     if not path.is_file():
-        raise InputError(str(path), "no such LOCPOT", "run VASP with LVHAR = .TRUE. and give the LOCPOT path")
-    try:
-        locpot = Locpot.from_file(str(path))
-        values = np.asarray(locpot.data["total"], dtype=float)
-    except Exception as exc:  # pymatgen raises many kinds on a truncated grid
-        raise InputError(
-            str(path), f"cannot be read as a LOCPOT ({type(exc).__name__}: {exc})", "rerun or recopy it"
-        ) from exc
+        raise InputError(str(path), "no such LOCPOT", fix)
+    volumetric_grid(path, "a LOCPOT")
+    locpot = parsed(path, Locpot.from_file, "a LOCPOT", fix)
+    values = np.asarray(locpot.data["total"], dtype=float)
     _check_grid(values, path)
     return PotentialGrid(locpot.structure, values, str(path))
 
@@ -51,13 +49,7 @@ def read_potential_cube(path: str | Path) -> PotentialGrid:
     from ase.io.cube import read_cube_data
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "no such potential cube", "rerun the static job of the flow")
-    try:
-        values, atoms = read_cube_data(str(path))
-    except Exception as exc:
-        raise InputError(str(path), f"cannot be read as a cube file ({exc})", "rerun the static job") from exc
+    values, atoms = parsed(path, read_cube_data, "a potential cube file", "rerun the static job of the flow")
     _check_grid(values, path)
     atoms.pbc = True
     return PotentialGrid(AseAtomsAdaptor.get_structure(atoms), np.asarray(values, dtype=float), str(path))
@@ -186,10 +178,19 @@ def potential_summary(
         return out
     difference = pot.planar.copy()
     for ref in references:
-        ref_planar = planar_average(ref.values)
-        if ref_planar.shape != difference.shape:
-            raise InputError(ref.source, "grid differs from the interface's", "compute it in the same cell")
-        difference -= ref_planar
+        if ref.values.shape != grid.values.shape:
+            raise InputError(
+                ref.source,
+                f"grid {ref.values.shape} differs from the interface's {grid.values.shape} ({grid.source})",
+                "compute the reference in the interface's cell with the same grid",
+            )
+        if not np.allclose(ref.structure.lattice.matrix, grid.structure.lattice.matrix, atol=1e-3):
+            raise InputError(
+                ref.source,
+                f"cell differs from the interface's ({grid.source})",
+                "compute the reference in the interface's cell with the same grid",
+            )
+        difference -= planar_average(ref.values)
     length = grid.structure.lattice.c
 
     def at(height: float) -> float:

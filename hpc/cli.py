@@ -20,6 +20,7 @@ from rich.markup import escape
 from ionflow.analysis.cli import (
     barriers,
     charges,
+    parse_charges_command,
     parse_neb_command,
     plot_neb_command,
     plot_potential_command,
@@ -47,6 +48,7 @@ plot_app.command("potential")(plot_potential_command)
 app.add_typer(plot_app, name="plot")
 parse_app = typer.Typer(help="Read finished VASP runs into the results store.", no_args_is_help=True)
 parse_app.command("neb")(parse_neb_command)
+parse_app.command("charges")(parse_charges_command)
 app.add_typer(parse_app, name="parse")
 
 

@@ -21,17 +21,13 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Kpoints
 
-from ionflow.analysis.bader import bader_from_vasp
 from ionflow.analysis.neb import barrier_from_vasp_neb
-from ionflow.analysis.potential import potential_summary, read_locpot
 from ionflow.analysis.schemas import (
-    BaderChargesDoc,
     InterfaceChargeTransferDoc,
     MigrationBarrierDoc,
     Provenance,
 )
-from ionflow.analysis.vasp_files import run_cost, valence_electrons, vasp_output_file
-from ionflow.inputs.errors import InputError
+from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.inputs.interface import REGION
 from ionflow.inputs.presets import merged_settings
@@ -118,16 +114,6 @@ def task_cost(outputs: list) -> tuple[int, float]:
     return calls, float(seconds)
 
 
-def vasp_runs_cost(folders: list[Path]) -> tuple[int, float]:
-    """Force calls (ionic steps) and wall time (s) of the VASP runs in ``folders``, from their
-    OUTCARs; a run without its timing block adds no time."""
-
-    costs = [
-        run_cost(vasp_output_file(f, "OUTCAR", "rerun the job (VASP writes an OUTCAR)")) for f in folders
-    ]
-    return sum(c.ionic_steps for c in costs), sum(c.elapsed_s or 0.0 for c in costs)
-
-
 @job
 def vasp_interface_charge_transfer(
     static_dir: str,
@@ -138,45 +124,18 @@ def vasp_interface_charge_transfer(
     settings: dict,
     state: str = "successful",
 ) -> InterfaceChargeTransferDoc:
-    """Bader charges (the Henkelman program's ACF.dat where it ran, else baderkit on CHGCAR in
-    AECCAR0+2 basins), region charges and potential of a VASP run.
-
-    Force calls and wall time are those of the static run and its reference runs, read from
-    their OUTCARs (the relaxation's are in its own task document)."""
-
-    directory = run_folder(static_dir)
-    regions = list(structure.site_properties[REGION])
-    vasp_structure, partition = bader_from_vasp(directory, **settings["bader"])
-    if [s.specie.symbol for s in vasp_structure] != [s.specie.symbol for s in structure]:
-        raise InputError(str(directory), "atom order differs from the flow's structure", "rerun the flow")
-    zval = valence_electrons(directory)
-    reference = np.array([zval[s.specie.symbol] for s in structure])
-    bader = BaderChargesDoc.from_partition(
-        structure,
-        partition,
-        reference.tolist(),
-        regions,
-        expected_electrons=float(reference.sum()),
-        method=partition.method,
-        engine="vasp",
-    )
-    fix = "rerun the static job (the ionflow preset sets LVHAR)"
-    folders = [directory, *(run_folder(d) for d in reference_dirs)]
-    grids = [read_locpot(vasp_output_file(folder, "LOCPOT", fix)) for folder in folders]
-    summary = potential_summary(grids[0], regions, settings["period"], grids[1:])
-    force_calls, wall_time = vasp_runs_cost(folders)
-    return InterfaceChargeTransferDoc.from_parts(
-        structure,
-        bader,
-        summary,
+    """Bader charges, region charges and potential of the VASP static runs
+    (:func:`ionflow.analysis.vasp_charges.charge_transfer_from_vasp`, which ``ionflow parse
+    charges`` runs too); the relaxation's cost is in its own task document."""
+    return charge_transfer_from_vasp(
+        run_folder(static_dir),
+        [run_folder(d) for d in reference_dirs],
         meta,
+        settings,
+        structure=structure,
         energy=float(energy),
         converged=str(getattr(state, "value", state)) == "successful",
-        engine="vasp",
-        settings=settings,
-        force_calls=force_calls,
-        wall_time_s=wall_time,
-        provenance=Provenance(job_uuid=current_job_uuid(), source_files=[str(f) for f in folders]),
+        job_uuid=current_job_uuid(),
     )
 
 

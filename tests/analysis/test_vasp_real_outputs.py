@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ionflow.analysis.bader import bader_from_vasp
+from ionflow.analysis.bader import bader_from_vasp, read_acf
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars, read_vasp_neb
 from ionflow.analysis.potential import planar_average, read_locpot
 from ionflow.analysis.vasp_files import run_cost, valence_electrons
@@ -207,3 +207,64 @@ def test_a_truncated_acf_dat_is_an_error_naming_it(fe3o4, tmp_path, rows, totals
     with pytest.raises(InputError) as err:
         bader_from_vasp(tmp_path)
     assert "ACF.dat" in str(err.value) and message in str(err.value)
+
+
+HENKELMAN_ACF = Path(__file__).parent / "data" / "henkelman_bader" / "Fe3O4-ACF.dat"
+"""The Henkelman program's own output on this density (provenance: that folder's README)."""
+
+
+def test_default_bader_reproduces_the_henkelman_program(fe3o4, tmp_path):
+    """Same density, same charges whichever runs the partition: ionflow's default (baderkit
+    neargrid, AECCAR0+2 basins) against `bader CHGCAR -ref CHGCAR_sum`'s recorded ACF.dat."""
+    henkelman = read_acf(HENKELMAN_ACF, n_atoms=14).electrons
+    _, own = bader_from_vasp(fe3o4)
+    assert own.method.startswith("baderkit neargrid,")
+    assert np.abs(own.electrons - henkelman).max() < 0.005
+    # the run folder that holds the program's ACF.dat gives the same charges
+    (tmp_path / "CHGCAR.gz").symlink_to(FILES / "bader" / "CHGCAR.gz")
+    shutil.copy(HENKELMAN_ACF, tmp_path / "ACF.dat")
+    _, read = bader_from_vasp(tmp_path)
+    assert read.method == "Henkelman bader program"
+    assert np.abs(read.electrons - own.electrons).max() < 0.005
+    # other methods stay selectable, and say which they are
+    _, weight = bader_from_vasp(fe3o4, method="weight")
+    assert weight.method.startswith("baderkit weight,")
+    assert weight.total_electrons == pytest.approx(132.0, rel=0.01)
+
+
+@pytest.mark.parametrize("case", ["not an interface", "no such folder", "one reference"])
+def test_parse_charges_refuses_what_it_cannot_read_in_one_line(fe3o4, tmp_path, case):
+    """``ionflow parse charges`` on the real Fe3O4 run (no carbon: not an AP/carbon interface),
+    a mistyped folder, or one reference run only: one line naming the problem, exit 2,
+    nothing stored."""
+    import subprocess
+    import sys
+
+    folder = {"not an interface": fe3o4, "no such folder": tmp_path / "nope", "one reference": fe3o4}[case]
+    extra = ["--reference", str(fe3o4)] if case == "one reference" else []
+    results = tmp_path / "results.json"
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ionflow.hpc.cli import main; main()",
+            "parse",
+            "charges",
+            str(folder),
+            "--results",
+            str(results),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    expected = {
+        "not an interface": "AP/carbon",
+        "no such folder": "not a folder",
+        "one reference": "--reference",
+    }
+    assert expected[case] in lines[0]
+    assert not results.exists()
