@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pymatgen.core import Lattice, Structure
 
 from tests.analysis.test_vasp_neb import BAND, make_band
-
-CLI = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()"]
-
-
-def ionflow(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+from tests.cli import ionflow
 
 
 def one_line_error(proc: subprocess.CompletedProcess, *words: str) -> None:

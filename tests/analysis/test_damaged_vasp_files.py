@@ -13,8 +13,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from ionflow.analysis.neb import hop_length_from_poscars, read_outcar_energy, re
 from ionflow.analysis.potential import PotentialGrid, potential_summary, read_locpot
 from ionflow.analysis.vasp_files import run_cost, zval_from_potcar
 from ionflow.inputs.errors import InputError
+from tests.cli import ionflow, one_line_error
 
 FILES = Path("/usr/share/doc/pymatgen-test-files/examples/test_files")
 if not FILES.is_dir():
@@ -220,28 +219,18 @@ def test_cli_on_a_neb_with_an_outcar_gz_cut_in_half_is_one_line_exit_2(tmp_path)
     gz = gzip.compress(data)
     (band / "02" / "OUTCAR.gz").write_bytes(gz[: len(gz) // 2])
     results = tmp_path / "results.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ionflow.hpc.cli import main; main()",
-            "parse",
-            "neb",
-            str(band),
-            "--host",
-            "Fe31",
-            "--species",
-            "Fe",
-            "--hop-id",
-            "vac",
-            "--results",
-            str(results),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    run = ionflow(
+        "parse",
+        "neb",
+        str(band),
+        "--host",
+        "Fe31",
+        "--species",
+        "Fe",
+        "--hop-id",
+        "vac",
+        "--results",
+        str(results),
     )
-    assert run.returncode == 2, run.stdout + run.stderr
-    lines = [line for line in run.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "OUTCAR.gz" in lines[0] and "Traceback" not in run.stderr
+    assert "OUTCAR.gz" in one_line_error(run)
     assert not results.exists()  # nothing stored

@@ -24,6 +24,7 @@ from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars,
 from ionflow.analysis.potential import planar_average, read_locpot
 from ionflow.analysis.vasp_files import run_cost, valence_electrons
 from ionflow.inputs.errors import InputError
+from tests.cli import ionflow, one_line_error
 
 FILES = Path("/usr/share/doc/pymatgen-test-files/examples/test_files")
 if not FILES.is_dir():
@@ -237,34 +238,14 @@ def test_parse_charges_refuses_what_it_cannot_read_in_one_line(fe3o4, tmp_path, 
     """``ionflow parse charges`` on the real Fe3O4 run (no carbon: not an AP/carbon interface),
     a mistyped folder, or one reference run only: one line naming the problem, exit 2,
     nothing stored."""
-    import subprocess
-    import sys
-
     folder = {"not an interface": fe3o4, "no such folder": tmp_path / "nope", "one reference": fe3o4}[case]
     extra = ["--reference", str(fe3o4)] if case == "one reference" else []
     results = tmp_path / "results.json"
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from ionflow.hpc.cli import main; main()",
-            "parse",
-            "charges",
-            str(folder),
-            "--results",
-            str(results),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = [line for line in run.stderr.splitlines() if line.strip()]
-    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    line = one_line_error(ionflow("parse", "charges", str(folder), "--results", str(results), *extra))
     expected = {
         "not an interface": "AP/carbon",
         "no such folder": "not a folder",
         "one reference": "--reference",
     }
-    assert expected[case] in lines[0]
+    assert expected[case] in line
     assert not results.exists()
