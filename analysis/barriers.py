@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from maggma.core import Store
 
-from ionflow.analysis.schemas import ONE_MINIMUM
+from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier
 
 COLUMNS = {
     "host": "host",
@@ -16,6 +16,7 @@ COLUMNS = {
     "forward_barrier": "Ea fwd (eV)",
     "reverse_barrier": "Ea rev (eV)",
     "delta_e": "ΔE (eV)",
+    "kra_barrier": "E_KRA (eV)",
     "engine": "engine",
     "converged": "converged",
     "force_calls": "force calls",
@@ -48,11 +49,15 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     finally:
         store.close()
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies", "relaxed_hop_length"])
+    # documents stored before E_KRA was recorded: the same formula from their barrier and ΔE
+    frame["kra_barrier"] = frame["kra_barrier"].where(
+        frame["kra_barrier"].notna(), kra_barrier(frame["forward_barrier"], frame["delta_e"])
+    )
     # a barrier whose highest image is an end point is no barrier: say so in the row
     records = frame.to_dict("records")
     frame["saddle_interior"] = [_note(row) for row in records]
     no_hop = [_one_minimum(row) for row in records]
-    frame.loc[no_hop, ["forward_barrier", "reverse_barrier"]] = float("nan")
+    frame.loc[no_hop, ["forward_barrier", "reverse_barrier", "kra_barrier"]] = float("nan")
     frame = frame.drop(columns=["energies", "relaxed_hop_length"]).rename(columns=COLUMNS)
     return frame.sort_values(["host", "location", "species", "hop"], kind="stable").reset_index(drop=True)
 

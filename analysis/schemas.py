@@ -19,6 +19,11 @@ ONE_MINIMUM = 0.5
 end points relaxed into one minimum, e.g. onto the site between them)."""
 
 
+def kra_barrier(forward: float, delta_e: float) -> float:
+    """E_KRA = Ea_fwd - ΔE/2 (eV): the barrier with the hop's reaction energy taken out."""
+    return forward - 0.5 * delta_e
+
+
 class Provenance(BaseModel):
     """Where a result came from."""
 
@@ -50,6 +55,12 @@ class MigrationBarrierDoc(BaseModel):
     forward_barrier: float = Field(description="E_saddle - E_initial (eV)")
     reverse_barrier: float = Field(description="E_saddle - E_final (eV)")
     delta_e: float = Field(description="E_final - E_initial (eV)")
+    kra_barrier: float | None = Field(
+        None,
+        description="kinetically resolved activation barrier E_KRA = Ea_fwd - ΔE/2 = (Ea_fwd + Ea_rev)/2 "
+        "(eV; Van der Ven et al., PRB 64, 184307 (2001)): the same both ways along the hop, so hops "
+        "whose end points differ in energy are compared by it, not by the forward barrier",
+    )
     saddle_image: int = Field(description="index of the highest image")
     saddle_interior: bool = Field(
         True, description="the highest image lies between the end points (else the path runs downhill)"
@@ -95,6 +106,7 @@ class MigrationBarrierDoc(BaseModel):
             forward_barrier=e[top] - e[0],
             reverse_barrier=e[top] - e[-1],
             delta_e=e[-1] - e[0],
+            kra_barrier=kra_barrier(e[top] - e[0], e[-1] - e[0]),
             saddle_image=top,
             saddle_interior=0 < top < len(e) - 1,
             end_point_drop=max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:])),

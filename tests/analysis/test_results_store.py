@@ -13,9 +13,9 @@ from ionflow.analysis.store import results_store, save_results
 from ionflow.inputs.errors import InputError
 
 
-def _doc(hop_id: str, barrier: float = 0.3) -> MigrationBarrierDoc:
+def _doc(hop_id: str, barrier: float = 0.3, final: float = 0.0) -> MigrationBarrierDoc:
     return MigrationBarrierDoc.from_energies(
-        [0.0, barrier, 0.0],
+        [0.0, barrier, final],
         host="H",
         species="Li",
         hop_id=hop_id,
@@ -42,6 +42,21 @@ def test_barrier_document_from_energies():
     )
     assert doc.forward_barrier == pytest.approx(0.5) and doc.reverse_barrier == pytest.approx(0.3)
     assert doc.delta_e == pytest.approx(0.2) and doc.saddle_image == 2
+
+
+def test_kra_barrier_is_the_same_both_ways_along_a_hop():
+    """E_KRA takes the reaction energy out: the hop read backwards has the same E_KRA, its
+    forward and reverse barriers swapped and ΔE negated; a symmetric hop's E_KRA is its barrier."""
+    fields = {"host": "H", "species": "Li", "hop_id": "h", "hop_length": 3.0, "converged": True}
+    fields |= {"engine": "e", "force_calls": 1, "wall_time_s": 0.1}
+    energies = [-1.0, -0.7, -0.5, -0.8]
+    there = MigrationBarrierDoc.from_energies(energies, **fields)
+    back = MigrationBarrierDoc.from_energies(energies[::-1], **fields)
+    assert there.kra_barrier == pytest.approx(back.kra_barrier)
+    assert (there.forward_barrier, there.delta_e) == pytest.approx((back.reverse_barrier, -back.delta_e))
+    assert there.kra_barrier == pytest.approx(0.5 * (there.forward_barrier + there.reverse_barrier))
+    symmetric = MigrationBarrierDoc.from_energies([-1.0, -0.6, -1.0], **fields)
+    assert symmetric.kra_barrier == pytest.approx(symmetric.forward_barrier)
 
 
 def test_persists_across_processes_and_upserts(tmp_path):
@@ -162,3 +177,21 @@ def test_barrier_rows_say_when_a_barrier_cannot_be_trusted(tmp_path):
     assert notes["clean"] == ""
     assert notes["downhill"].startswith("saddle at an end point")
     assert "0.12 eV below an end point" in notes["dip"]
+    # the table carries E_KRA beside the forward barrier; the "dip" hop's end points differ by
+    # 0.11 eV, so its E_KRA is 0.055 eV under its forward barrier
+    frame = barrier_frame(store).set_index("hop")
+    assert frame.loc["dip", "E_KRA (eV)"] == pytest.approx(0.29 - 0.11 / 2)
+    assert frame.loc["clean", "E_KRA (eV)"] == pytest.approx(frame.loc["clean", "Ea fwd (eV)"])
+
+
+def test_documents_stored_before_kra_get_it_in_the_table(tmp_path):
+    from ionflow.analysis.barriers import barrier_frame
+
+    doc = _doc("old", barrier=0.5, final=0.2).model_dump(mode="json")
+    doc.pop("kra_barrier")
+    store = results_store(tmp_path / "r.json")
+    store.connect()
+    store.update([{**doc, "doc_type": "MigrationBarrierDoc", "result_id": "old"}], key="result_id")
+    store.close()
+    row = barrier_frame(store).iloc[0]
+    assert row["E_KRA (eV)"] == pytest.approx(0.5 - 0.2 / 2)
