@@ -19,6 +19,9 @@ from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
 from ionflow.workflows.specs import NEB, FlowSpec, build_flows
 
+SPEC = FlowSpec.model_fields
+"""The flow spec's fields: ``ionflow run``'s defaults are the spec's."""
+
 run_app = typer.Typer(
     help="Run flows here (embedded engine by default) and store the results.", no_args_is_help=True
 )
@@ -104,8 +107,12 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
 def run_barriers(
     structure: Annotated[str, typer.Argument(help="Host: structure file (CIF/POSCAR/JSON) or bundled name.")],
     species: Annotated[str, typer.Option(help="Mobile species, comma-separated (Li,Cu).")] = "Li",
-    max_hops: Annotated[int, typer.Option(help="Hops per species, shortest first.")] = 1,
-    min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = 7.0,
+    max_hops: Annotated[int, typer.Option(help="Hops per species, shortest first.")] = SPEC[
+        "max_hops"
+    ].default,
+    min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = SPEC[
+        "min_length"
+    ].default,
     fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = NEB.fmax,
     images: Annotated[int, typer.Option(help="Images between the end points.")] = NEB.n_images,
     model: Annotated[
@@ -153,10 +160,12 @@ def run_charges(
         str, typer.Argument(help="AP/carbon interface: pymatgen JSON from ionflow build interface.")
     ],
     name: Annotated[str | None, typer.Option(help="Name of the result (default: the file name).")] = None,
-    relax: Annotated[bool, typer.Option(help="Relax the interface first (fixed cell, bottom fixed).")] = True,
+    relax: Annotated[bool, typer.Option(help="Relax the interface first (fixed cell, bottom fixed).")] = SPEC[
+        "relax"
+    ].default,
     references: Annotated[
         bool, typer.Option(help="Also compute the separated AP slab and carbon sheet.")
-    ] = True,
+    ] = SPEC["references"].default,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     engine: EngineOption = DEFAULT_ENGINE,

@@ -1,7 +1,7 @@
-"""The embedded engine's settings, typed, with their defaults from the presets: one module.
+"""The engines' settings, typed, with their defaults from the presets: one module.
 
-Each class reads its defaults from sections of the bundled preset ``embedded``
-(``inputs/presets/embedded.yaml``); what a user gives wins. The Makers take these as typed
+Each class reads its defaults from sections of a bundled preset (``inputs/presets/embedded.yaml``,
+the ``flow`` section of ``vasp.yaml``); what a user gives wins. The Makers take these as typed
 fields, the flow specs and ``ionflow run`` take their defaults from them, and the documents
 record them (``model_dump``). A key the preset lacks is a validation error at first use,
 not a silent default in some module.
@@ -16,19 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ionflow.inputs.presets import load_preset
 
-PRESET = "embedded"
-
 
 @cache
-def _preset() -> dict[str, Any]:
-    return load_preset(PRESET)
+def _preset(name: str) -> dict[str, Any]:
+    return load_preset(name)
 
 
 class PresetSettings(BaseModel):
-    """Settings whose missing fields come from ``sections`` of the ``embedded`` preset
-    (later sections win; preset keys that are not fields of the class are not taken)."""
+    """Settings whose missing fields come from ``sections`` of the bundled ``preset`` (later
+    sections win; preset keys that are not fields of the class are not taken)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    preset: ClassVar[str] = "embedded"
     sections: ClassVar[tuple[str, ...]] = ()
 
     @model_validator(mode="before")
@@ -38,7 +37,7 @@ class PresetSettings(BaseModel):
             return data
         defaults: dict[str, Any] = {}
         for section in cls.sections:
-            defaults.update({k: v for k, v in _preset()[section].items() if k in cls.model_fields})
+            defaults.update({k: v for k, v in _preset(cls.preset)[section].items() if k in cls.model_fields})
         return {**defaults, **data}
 
 
@@ -122,6 +121,17 @@ class ChargeTransferSettings(PresetSettings):
         return self.model + ("+D3" if self.dispersion else "")
 
 
+class VaspFlowSettings(PresetSettings):
+    """The VASP flows' own settings (INCAR tags stay in the preset's other sections)."""
+
+    preset: ClassVar[str] = "vasp"
+    sections: ClassVar[tuple[str, ...]] = ("flow",)
+
+    n_images: int = Field(ge=1, description="CI-NEB images between the end points")
+    kspacing: float = Field(gt=0, description="1/Å (2π included): largest k-point spacing")
+    fix_bottom: float = Field(ge=0, le=1, description="fraction of the AP slab's thickness kept fixed")
+
+
 def neb_defaults() -> NebSettings:
     """The preset's NEB settings: the defaults of flow specs and ``ionflow run``."""
     return NebSettings()
@@ -133,5 +143,6 @@ __all__ = [
     "DftSettings",
     "InterfaceRelaxSettings",
     "NebSettings",
+    "VaspFlowSettings",
     "neb_defaults",
 ]

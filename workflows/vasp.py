@@ -37,7 +37,7 @@ from ionflow.workflows.base import (
     BaseMigrationBarrierMaker,
     current_job_uuid,
 )
-from ionflow.workflows.settings import BaderSettings, NebSettings
+from ionflow.workflows.settings import BaderSettings, NebSettings, VaspFlowSettings
 from ionflow.workflows.warm_start import (
     climb_band,
     counted_calculator,
@@ -45,8 +45,8 @@ from ionflow.workflows.warm_start import (
     measurement_at,
 )
 
-KSPACING = 0.25
-"""Largest k-point spacing (1/Å, 2π included) of the VASP meshes."""
+VASP = VaspFlowSettings()
+"""The VASP flows' defaults (preset ``vasp``, section ``flow``)."""
 
 
 def is_slab(structure: Structure) -> bool:
@@ -54,7 +54,7 @@ def is_slab(structure: Structure) -> bool:
     return REGION in structure.site_properties
 
 
-def gamma_mesh(structure: Structure, kspacing: float = KSPACING) -> Kpoints:
+def gamma_mesh(structure: Structure, kspacing: float = VASP.kspacing) -> Kpoints:
     """Gamma-centred mesh with at most ``kspacing`` between points; one point along a slab's c."""
     recip = structure.lattice.reciprocal_lattice.abc
     mesh = [max(1, math.ceil(r / kspacing)) for r in recip]
@@ -155,7 +155,7 @@ class VaspChargeTransferMaker(BaseChargeTransferMaker):
 
     name: str = "charge transfer (VASP)"
     incar_overrides: dict = field(default_factory=dict)
-    fix_bottom: float = 0.5
+    fix_bottom: float = VASP.fix_bottom
     period: float = AP_PERIOD
 
     def prepared(self, structure: Structure) -> Structure:
@@ -275,7 +275,7 @@ class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
     VASP run) -> barrier."""
 
     name: str = "migration barrier (VASP)"
-    n_images: int = 5
+    n_images: int = VASP.n_images
     incar_overrides: dict = field(default_factory=dict)
     warm_start: bool = False
     """Start VASP's CI-NEB from the band converged on CHGNet corrected by VASP's energies and

@@ -65,3 +65,13 @@ def test_settings_take_their_defaults_from_the_preset():
 def test_settings_refuse_unknown_or_impossible_values(settings, data):
     with pytest.raises(ValidationError):
         settings(**data)
+
+
+def test_vasp_makers_take_their_defaults_from_the_vasp_preset():
+    from ionflow.workflows.settings import VaspFlowSettings
+    from ionflow.workflows.vasp import VaspChargeTransferMaker, VaspMigrationBarrierMaker
+
+    flow = load_preset("vasp")["flow"]
+    assert VaspFlowSettings().model_dump() == flow
+    assert VaspMigrationBarrierMaker().n_images == flow["n_images"]
+    assert VaspChargeTransferMaker().fix_bottom == flow["fix_bottom"]
