@@ -18,6 +18,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionflow.analysis.vasp_files import (
+    check_same_atoms,
     find_vasp_file,
     parsed,
     read_text,
@@ -138,6 +139,7 @@ def bader_from_vasp(
     valence = parsed(chgcar, Chgcar.from_file, "a CHGCAR", fix)
     aeccars = [find_vasp_file(directory, name) for name in ("AECCAR0", "AECCAR2")]
     reference = None
+    one_run = "use the CHGCAR and AECCARs of one run (LAECHG = .TRUE.)"
     if all(aeccars):
         ae = []
         for path in aeccars:
@@ -146,10 +148,10 @@ def bader_from_vasp(
                 raise InputError(
                     str(path),
                     f"has {found[0]} atoms on a {found[1]} grid, {chgcar.name} {n_atoms} on {grid}",
-                    "use the CHGCAR and AECCARs of one run (LAECHG = .TRUE.)",
+                    one_run,
                 )
             ae.append(parsed(path, Chgcar.from_file, "an AECCAR", fix))
-            check_same_cell(ae[-1].structure, valence.structure, path, chgcar)
+            check_same_atoms(ae[-1].structure, valence.structure, path, chgcar, one_run, cell=True)
         reference = ae[0].data["total"] + ae[1].data["total"]
     baderkit = _baderkit()
     from baderkit.toolkit.structure import Structure as BaderkitStructure
@@ -169,16 +171,6 @@ def bader_from_vasp(
     basins = "CHGCAR in AECCAR0+AECCAR2 basins" if reference is not None else "CHGCAR basins"
     used = f"baderkit {method}, {basins}"
     return s, BaderPartition(electrons, vacuum, float(electrons.sum() + vacuum), used, str(chgcar))
-
-
-def check_same_cell(structure: Structure, other: Structure, path: Path, other_path: Path) -> None:
-    """Two files of one run hold the same atoms in the same cell; else an InputError naming both."""
-    if [s.species_string for s in structure] != [s.species_string for s in other]:
-        raise InputError(
-            f"{path} and {other_path}", "hold different atoms", "use files of one run (same POSCAR)"
-        )
-    if not np.allclose(structure.lattice.matrix, other.lattice.matrix, atol=1e-3):
-        raise InputError(f"{path} and {other_path}", "have different cells", "use files of one run")
 
 
 @dataclass

@@ -18,7 +18,13 @@ from pymatgen.io.vasp import Incar
 from pymatgen.io.vasp.outputs import Outcar
 
 from ionflow.analysis.schemas import MigrationBarrierDoc, Provenance
-from ionflow.analysis.vasp_files import cost_from_outcar_text, find_vasp_file, parsed, read_text
+from ionflow.analysis.vasp_files import (
+    check_same_atoms,
+    cost_from_outcar_text,
+    find_vasp_file,
+    parsed,
+    read_text,
+)
 from ionflow.inputs.errors import InputError
 
 IMAGE_DIR = re.compile(r"^\d{2}$")
@@ -149,33 +155,19 @@ def hop_length_from_poscars(directory: str | Path) -> float | None:
     if len(ends) < 2 or not all(p.is_file() for p in ends):
         return None
     fix = "recopy the image's POSCAR/CONTCAR from the run folder"
-    first, last = (parsed(p, Structure.from_file, "a POSCAR", fix) for p in ends)
-    check_same_atoms(first, last, ends[0], ends[1])
+
+    def poscar(path: Path) -> Structure:
+        return parsed(path, lambda n: Structure.from_str(read_text(n), fmt="poscar"), f"a {path.name}", fix)
+
+    first, last = poscar(ends[0]), poscar(ends[1])
+    same = "NEB end points need the same atoms in the same order (rebuild the hop)"
+    check_same_atoms(first, last, ends[0], ends[1], same)
     for folder in folders[1:-1]:
         for name in ("POSCAR", "CONTCAR"):
             path = find_vasp_file(folder, name)
             if path is not None:
-                image = parsed(
-                    path, lambda n: Structure.from_str(read_text(n), fmt="poscar"), f"a {name}", fix
-                )
-                check_same_atoms(first, image, ends[0], path)
+                check_same_atoms(first, poscar(path), ends[0], path, same)
     return float(max(first[i].distance(last[i]) for i in range(len(first))))
-
-
-def check_same_atoms(first: Structure, last: Structure, first_file: Path, last_file: Path) -> None:
-    """NEB end points must hold the same atoms in the same order; else an InputError naming both."""
-    if len(first) != len(last):
-        raise InputError(
-            f"{first_file} and {last_file}",
-            f"hold {len(first)} and {len(last)} atoms",
-            "NEB end points need the same atoms in the same order (rebuild the hop)",
-        )
-    if [s.species_string for s in first] != [s.species_string for s in last]:
-        raise InputError(
-            f"{first_file} and {last_file}",
-            "list their atoms' elements in different orders",
-            "NEB end points need the same atoms in the same order (rebuild the hop)",
-        )
 
 
 def barrier_from_vasp_neb(

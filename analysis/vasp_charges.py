@@ -17,7 +17,7 @@ from ionflow.analysis.bader import bader_from_vasp
 from ionflow.analysis.neb import read_outcar_energy
 from ionflow.analysis.potential import potential_summary, read_locpot
 from ionflow.analysis.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
-from ionflow.analysis.vasp_files import runs_cost, valence_electrons, vasp_output_file
+from ionflow.analysis.vasp_files import check_same_atoms, runs_cost, valence_electrons, vasp_output_file
 from ionflow.inputs.errors import InputError
 
 CARBON = "carbon"
@@ -76,8 +76,7 @@ def charge_transfer_from_vasp(
         regions = regions_by_element(structure, str(directory))
     else:
         regions = list(structure.site_properties["region"])
-        if [s.specie.symbol for s in vasp_structure] != [s.specie.symbol for s in structure]:
-            raise InputError(str(directory), "atom order differs from the interface's", "rerun the flow")
+        check_same_atoms(vasp_structure, structure, directory, "the interface", "rerun the flow")
     elements = [s.specie.symbol for s in structure]
     zval = valence_electrons(directory, elements)
     valence = np.array([zval[e] for e in elements])

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+from pymatgen.core import Structure
 from pymatgen.io.vasp import Outcar, Potcar
 
 from ionflow.inputs.errors import InputError
@@ -73,6 +75,25 @@ def parsed(path: str | Path, read: Callable[[str], T], what: str, fix: str) -> T
         raise
     except Exception as exc:  # readers raise every kind on damaged files (EOFError, ValueError ...)
         raise InputError(str(path), f"cannot be read as {what} ({why(exc)})", fix) from None
+
+
+def check_same_atoms(
+    first: Structure,
+    other: Structure,
+    first_file: str | Path,
+    other_file: str | Path,
+    fix: str,
+    cell: bool = False,
+) -> None:
+    """Two files that belong together hold the same atoms in the same order (and with ``cell``
+    the same cell); else an InputError naming both, with ``fix``."""
+    names = f"{first_file} and {other_file}"
+    if len(first) != len(other):
+        raise InputError(names, f"hold {len(first)} and {len(other)} atoms", fix)
+    if [s.species_string for s in first] != [s.species_string for s in other]:
+        raise InputError(names, "list their atoms' elements in different orders", fix)
+    if cell and not np.allclose(first.lattice.matrix, other.lattice.matrix, atol=1e-3):
+        raise InputError(names, "have different cells", fix)
 
 
 def zval_from_outcar(path: str | Path) -> dict[str, float]:
@@ -222,6 +243,7 @@ def cost_from_outcar_text(text: str) -> RunCost:
 
 __all__ = [
     "RunCost",
+    "check_same_atoms",
     "cost_from_outcar_text",
     "find_vasp_file",
     "parsed",

@@ -132,15 +132,8 @@ class RelaxedEndPoints:
     wall_time_s: float
 
     def as_output(self) -> dict:
-        """The job output of :func:`ionflow.workflows.migration.relax_end_points`."""
-        return {
-            "initial": self.initial,
-            "final": self.final,
-            "energies": self.energies,
-            "converged": self.converged,
-            "force_calls": self.force_calls,
-            "wall_time_s": self.wall_time_s,
-        }
+        """The job output of :func:`ionflow.workflows.migration.relax_end_points`: the fields."""
+        return dict(vars(self))
 
 
 def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettings) -> RelaxedEndPoints:

@@ -113,7 +113,7 @@ class HopBarriersMaker(Maker):
     """One NEB flow per hop, side by side (e.g. Li and Cu hops of one dual-ion host)."""
 
     name: str = "hop barriers"
-    barrier_maker: BaseMigrationBarrierMaker = field(default_factory=lambda: MigrationBarrierMaker())
+    barrier_maker: BaseMigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
 
     def make(self, hops: list[HopPath]) -> Flow:
         """A flow whose output is the list of the hops' :class:`MigrationBarrierDoc`."""

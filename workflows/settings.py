@@ -132,11 +132,6 @@ class VaspFlowSettings(PresetSettings):
     fix_bottom: float = Field(ge=0, le=1, description="fraction of the AP slab's thickness kept fixed")
 
 
-def neb_defaults() -> NebSettings:
-    """The preset's NEB settings: the defaults of flow specs and ``ionflow run``."""
-    return NebSettings()
-
-
 __all__ = [
     "BaderSettings",
     "ChargeTransferSettings",
@@ -144,5 +139,4 @@ __all__ = [
     "InterfaceRelaxSettings",
     "NebSettings",
     "VaspFlowSettings",
-    "neb_defaults",
 ]

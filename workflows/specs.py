@@ -28,10 +28,10 @@ from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
 from ionflow.workflows.engines import DEFAULT_ENGINE, ENGINES
-from ionflow.workflows.settings import neb_defaults
+from ionflow.workflows.settings import NebSettings
 
 FLOW_KINDS = ("barriers", "charges", "demo")
-NEB = neb_defaults()
+NEB = NebSettings()
 """The preset's NEB settings: the defaults of a spec's images, fmax and model."""
 
 
