@@ -1,15 +1,18 @@
-"""Charge-transfer tables from the results store: one row per AP/carbon interface."""
+"""Charge tables: one row per AP/carbon interface from the results store, one row per species
+of a Bader document."""
 
 from __future__ import annotations
 
 import pandas as pd
 from maggma.core import Store
 
+from ionflow.analysis.schemas import BaderChargesDoc
 from ionflow.inputs.errors import InputError
 
 COLUMNS = [
     "interface",
     "termination",
+    "stack",
     "atoms",
     "e⁻ AP→C",
     "q AP (e)",
@@ -49,6 +52,7 @@ def charge_frame(store: Store, interface: str | None = None) -> pd.DataFrame:
             [
                 doc["interface"],
                 doc.get("termination", ""),
+                doc.get("stack") or "not checked",
                 doc["n_atoms"],
                 doc["electrons_to_carbon"],
                 doc["region_charges"].get("AP", float("nan")),
@@ -64,6 +68,16 @@ def charge_frame(store: Store, interface: str | None = None) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     return frame.sort_values(["interface"], kind="stable").reset_index(drop=True)
+
+
+def species_charge_frame(bader: BaderChargesDoc) -> pd.DataFrame:
+    """Bader net charges per species (e; positive: the atoms lost electrons): count, mean,
+    lowest and highest, so inequivalent sites of one species show as a spread."""
+    frame = pd.DataFrame({"species": bader.species, "q": bader.net_charges})
+    grouped = frame.groupby("species", sort=False)["q"]
+    out = grouped.agg(["count", "mean", "min", "max"]).reset_index()
+    out.columns = ["species", "atoms", "mean q (e)", "min q (e)", "max q (e)"]
+    return out
 
 
 def interface_profile(store: Store, interface: str) -> dict:

@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ionflow.analysis.barriers import barrier_frame
-from ionflow.analysis.charges import charge_frame, interface_profile
+from ionflow.analysis.charges import charge_frame, interface_profile, species_charge_frame
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
+from ionflow.analysis.schemas import StaticRunDoc
 from ionflow.analysis.store import ResultsFileStore, results_store, save_results
 from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
+from ionflow.analysis.vasp_static import run_elements, static_run_from_vasp
 from ionflow.inputs.cli import read_structure
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.presets import load_preset
@@ -193,7 +195,7 @@ def parse_charges_command(
         str, typer.Argument(help="VASP static run folder: CHGCAR, AECCAR0/2, LOCPOT, OUTCAR.")
     ],
     name: Annotated[
-        str | None, typer.Option(help="Interface name for the table (default: the folder's).")
+        str | None, typer.Option(help="Run or interface name for the table (default: the folder's).")
     ] = None,
     reference: Annotated[
         list[str] | None,
@@ -203,23 +205,44 @@ def parse_charges_command(
         str | None,
         typer.Option(help="The interface JSON (ionflow build interface) whose region labels to use."),
     ] = None,
+    static: Annotated[
+        bool, typer.Option("--static", help="Read the run as a plain static run even if it holds carbon.")
+    ] = False,
     period: Annotated[float, typer.Option(help="Window of the macroscopic average (Å): one AP cell.")] = 3.9,
     bader_method: Annotated[
         str, typer.Option(help="baderkit method where no ACF.dat is in the folder (default: the preset's).")
     ] = BADER["method"],
     results: Results = None,
 ) -> None:
-    """Read a VASP static run of an AP/carbon interface: Bader charges per region, potential
-    step and field; store the document and print its row.
+    """Read a finished VASP static run: Bader charges and the potential; store the document
+    and print it.
 
-    Regions: carbon atoms are the carbon side, all others the AP side, unless --interface
-    gives the labels (in VASP's atom order: species sorted, as ionflow's VASP flow writes them).
+    An AP/carbon interface (carbon beside other atoms, or --reference/--interface given) gives
+    the charge-transfer row: Bader charges per region, potential step, field. Regions: carbon
+    atoms are the carbon side, all others the AP side, unless --interface gives the labels (in
+    VASP's atom order: species sorted, as ionflow's VASP flow writes them). Any other run (or
+    --static) gives its Bader charges per species (CHGCAR, AECCAR0/2 or ACF.dat; POTCAR or
+    OUTCAR for the valence) and its potential profile along c (LOCPOT), with the vacuum level
+    and work function of a slab.
 
-    Example: ionflow parse charges runs/static-Li2OH --reference runs/static-AP --reference runs/static-C
+    Examples: ionflow parse charges runs/static-Li2OH --reference runs/static-AP --reference runs/static-C
+              ionflow parse charges runs/static-Fe3O4
     """
     folder = Path(directory)
+    if not folder.is_dir():
+        raise InputError(directory, "is not a folder", "give the VASP static run folder")
     if reference and len(reference) != 2:
         raise InputError("--reference", f"given {len(reference)} times", "give the AP run and the carbon run")
+    if static and (reference or interface):
+        raise InputError("--static", "reads a plain run", "drop --reference/--interface, or drop --static")
+    label = name or folder.resolve().name
+    bader = {**BADER, "method": bader_method}
+    elements = run_elements(folder)
+    if static or not (reference or interface or ("C" in elements and len(elements) > 1)):
+        doc = static_run_from_vasp(folder, label, bader)
+        save_results(results_store(results), [doc])
+        print_static_run(doc, directory)
+        return
     structure = None
     if interface:
         structure = read_structure(Path(interface)).get_sorted_structure()
@@ -227,10 +250,35 @@ def parse_charges_command(
             raise InputError(
                 interface, "has no 'region' labels", "give the JSON that ionflow build interface wrote"
             )
-    label = name or folder.resolve().name
-    settings = {"bader": {**BADER, "method": bader_method}, "period": period}
+    settings = {"bader": bader, "period": period}
     meta = {"name": label, "termination": "", "fingerprint": ""}
     doc = charge_transfer_from_vasp(folder, reference or [], meta, settings, structure=structure)
     store = results_store(results)
     save_results(store, [doc])
     print_frame(charge_frame(store, label), "table", f"Charge transfer from {directory}")
+
+
+def print_static_run(doc: StaticRunDoc, directory: str) -> None:
+    """A static run's Bader charges per species as a table, then its potential in a line."""
+    if doc.bader is not None:
+        frame = species_charge_frame(doc.bader)
+        print_frame(frame, "table", f"Bader charges of {doc.formula} from {directory} ({doc.bader.method})")
+        console.print(
+            f"electrons in Bader volumes {doc.bader.total_electrons:.3f} of "
+            f"{doc.bader.expected_electrons:g} (POTCAR valence); net charge of the cell "
+            f"{sum(doc.bader.net_charges):+.3f} e",
+            highlight=False,
+        )
+    pot = doc.potential
+    if pot is not None and pot.vacuum_level is None:
+        console.print(
+            f"no vacuum (widest gap {pot.vacuum_gap:.1f} Å): potential profile stored", highlight=False
+        )
+    elif pot is not None:
+        flat = "flat" if pot.vacuum_flat else "NOT flat: thicken the vacuum"
+        wf = "no Fermi level in the OUTCAR" if pot.work_function is None else f"{pot.work_function:.3f} eV"
+        console.print(
+            f"vacuum level {pot.vacuum_level:.3f} eV ({flat}); Fermi level "
+            f"{pot.fermi_level if pot.fermi_level is not None else '—'} eV; work function {wf}",
+            highlight=False,
+        )

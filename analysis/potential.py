@@ -153,6 +153,10 @@ def interface_potential(
     )
 
 
+REFERENCE_SIDES = ("AP", "carbon")
+"""The order of the reference runs: the separated AP slab, then the carbon."""
+
+
 def potential_summary(
     grid: PotentialGrid, regions: list[str], period: float, references: list[PotentialGrid] = ()
 ) -> dict:
@@ -160,7 +164,9 @@ def potential_summary(
 
     With ``references`` (the separated AP slab and carbon in the same cell), the field and the
     dipole come from the difference potential U(interface) - Σ U(reference): the atoms' own
-    potential wells cancel and only what the charge transfer did remains.
+    potential wells cancel and only what the charge transfer did remains. Each reference's own
+    vacuum step, at the same two heights, is its dipole: the AP slab's is the difference of
+    its two faces (large for a polar stack).
     """
     pot = interface_potential(grid, regions, period=period)
     out: dict = {
@@ -193,9 +199,18 @@ def potential_summary(
         difference -= planar_average(ref.values)
     length = grid.structure.lattice.c
 
-    def at(height: float) -> float:
-        return float(np.interp(height, pot.z, difference, period=length))
+    def at_profile(values: np.ndarray, height: float) -> float:
+        return float(np.interp(height, pot.z, values, period=length))
 
+    def at(height: float) -> float:
+        return at_profile(difference, height)
+
+    out["reference_steps"] = {}
+    for name, ref in zip(REFERENCE_SIDES, references, strict=False):
+        own = planar_average(ref.values)
+        out["reference_steps"][name] = at_profile(own, 0.5 * (pot.z_carbon + length)) - at_profile(
+            own, 0.5 * pot.z_ap_bottom
+        )
     out["profile"]["difference"] = difference.tolist()
     out["field"] = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
     # vacuum levels halfway between each surface and the cell boundary (where the dipole layer sits)

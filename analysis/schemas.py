@@ -172,6 +172,46 @@ class BaderChargesDoc(BaseModel):
         return {sp: sum(v) / len(v) for sp, v in sums.items()}
 
 
+class PotentialProfileDoc(BaseModel):
+    """Planar average along c of the potential energy of an electron (eV) in a static run and,
+    for a slab with vacuum, its vacuum level and work function (vacuum level minus Fermi level)."""
+
+    z: list[float] = Field(description="heights along c (Å)")
+    planar: list[float] = Field(description="planar average at each height (eV)")
+    vacuum_gap: float = Field(description="widest gap between atomic planes along c (Å)")
+    vacuum_level: float | None = Field(None, description="the potential in the vacuum (eV); None: no vacuum")
+    vacuum_flat: bool | None = Field(
+        None, description="the potential is flat in the vacuum (pymatgen's check)"
+    )
+    fermi_level: float | None = Field(None, description="from the run's OUTCAR (eV)")
+    work_function: float | None = Field(None, description="vacuum level minus Fermi level (eV)")
+
+
+class StaticRunDoc(BaseModel):
+    """Bader charges and potential profile of a finished static run of any material (VASP
+    CHGCAR with AECCAR0/2 or an ACF.dat, LOCPOT, OUTCAR): what ``ionflow parse charges``
+    stores for a run that is not an AP/carbon interface."""
+
+    run: str
+    fingerprint: str = Field(description="hash of the run's atoms")
+    formula: str
+    n_atoms: int
+    bader: BaderChargesDoc | None = None
+    potential: PotentialProfileDoc | None = None
+    energy: float | None = None
+    converged: bool | None = None
+    engine: str
+    settings: dict = Field(default_factory=dict)
+    force_calls: int = 0
+    wall_time_s: float = 0.0
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @property
+    def result_id(self) -> str:
+        """Identity: the same atoms under the same name on the same engine with the same settings."""
+        return result_key(self.run, self.fingerprint, self.engine, self.settings)
+
+
 class InterfaceChargeTransferDoc(BaseModel):
     """Charge transfer and built-in field across an AP/carbon interface.
 
@@ -182,6 +222,9 @@ class InterfaceChargeTransferDoc(BaseModel):
 
     interface: str
     termination: str = ""
+    stack: str = Field(
+        "", description="the AP slab: 'non-polar (Tasker I/II)' or 'polar stack' (computed on request)"
+    )
     fingerprint: str = Field("", description="hash of the input structure")
     formula: str
     n_atoms: int
@@ -197,6 +240,10 @@ class InterfaceChargeTransferDoc(BaseModel):
     )
     dipole_step: float | None = Field(
         None, description="jump of the difference potential across the interface (eV): the interface dipole"
+    )
+    reference_steps: dict[str, float] = Field(
+        default_factory=dict,
+        description="each separated side's own vacuum step at the same heights (eV): the AP slab's dipole",
     )
     profile: dict[str, list[float]] = Field(
         default_factory=dict, description="z (Å), planar and macroscopic averages, difference (eV)"
@@ -220,6 +267,7 @@ class InterfaceChargeTransferDoc(BaseModel):
         return cls(
             interface=meta.get("name", "interface"),
             termination=meta.get("termination", ""),
+            stack=meta.get("stack", ""),
             fingerprint=meta.get("fingerprint", ""),
             formula=structure.composition.reduced_formula,
             n_atoms=len(structure),

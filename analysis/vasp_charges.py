@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from pymatgen.core import Structure
 
 from ionflow.analysis.bader import bader_from_vasp
 from ionflow.analysis.neb import read_outcar_energy
 from ionflow.analysis.potential import potential_summary, read_locpot
-from ionflow.analysis.schemas import BaderChargesDoc, InterfaceChargeTransferDoc, Provenance
-from ionflow.analysis.vasp_files import check_same_atoms, runs_cost, valence_electrons, vasp_output_file
+from ionflow.analysis.schemas import InterfaceChargeTransferDoc, Provenance
+from ionflow.analysis.vasp_files import check_same_atoms, runs_cost, vasp_output_file
+from ionflow.analysis.vasp_static import vasp_bader_doc
 from ionflow.inputs.errors import InputError
 
 CARBON = "carbon"
@@ -77,18 +77,7 @@ def charge_transfer_from_vasp(
     else:
         regions = list(structure.site_properties["region"])
         check_same_atoms(vasp_structure, structure, directory, "the interface", "rerun the flow")
-    elements = [s.specie.symbol for s in structure]
-    zval = valence_electrons(directory, elements)
-    valence = np.array([zval[e] for e in elements])
-    bader = BaderChargesDoc.from_partition(
-        structure,
-        partition,
-        valence.tolist(),
-        regions,
-        expected_electrons=float(valence.sum()),
-        method=partition.method,
-        engine="vasp",
-    )
+    bader = vasp_bader_doc(directory, structure, partition, regions)
     fix = "run VASP with LVHAR = .TRUE. (the ionflow preset sets it)"
     folders = [directory, *(Path(d) for d in reference_dirs)]
     grids = [read_locpot(vasp_output_file(folder, "LOCPOT", fix)) for folder in folders]

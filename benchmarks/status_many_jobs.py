@@ -15,14 +15,16 @@ import tempfile
 import time
 from pathlib import Path
 
+from fireworks import Firework, FWAction, FWorker, ScriptTask, Workflow
+from rich.console import Console
+from rich.table import Table
+
+from ionflow.hpc.launchpad import launchpad_session
+from ionflow.hpc.monitor import job_rows
+from ionflow.hpc.profiles import ClusterProfile
+
 
 def main(n_workflows: int = 1000) -> None:
-    from fireworks import Firework, FWAction, FWorker, ScriptTask, Workflow
-
-    from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.monitor import job_rows
-    from ionflow.hpc.profiles import ClusterProfile
-
     folder = Path(tempfile.mkdtemp(prefix="ionflow-status-bench-"))
     profile = ClusterProfile(
         name="bench",
@@ -53,9 +55,6 @@ def main(n_workflows: int = 1000) -> None:
         t0 = time.perf_counter()
         rows = job_rows(profile)
         timings.append(time.perf_counter() - t0)
-    from rich.console import Console
-    from rich.table import Table
-
     t0 = time.perf_counter()
     table = Table()
     for col in ("wf", "job", "name", "state"):

@@ -32,17 +32,26 @@ standing in for DFT, which does not finish this in a benchmark's time on 2 cores
 from __future__ import annotations
 
 import argparse
+import logging
 import statistics
 import time
 
 from pymatgen.core import Structure
+from tabulate import tabulate
+
+from ionflow.analysis.schemas import ONE_MINIMUM
+from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.hops import interpolate_idpp
+from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.workflows.demo import dual_ion_hops, interface_vs_bulk_hops
+from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.migration import relaxed_hop_length
+from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.warm_start import climb_band, warm_started_band
 
 
 def hop_groups(n_images: int) -> list[tuple[list, int]]:
     """Candidate hops, shortest first, and how many of each group the benchmark takes."""
-    from ionflow.inputs.antiperovskite import build_ap_orderings
-    from ionflow.inputs.interface import build_ap_graphene_interface
-    from ionflow.workflows.demo import dual_ion_hops, interface_vs_bulk_hops
 
     argyrodite = dual_ion_hops(n_images, max_hops=6)
     ap = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
@@ -78,19 +87,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--max-hops", type=int, default=6)
     args = parser.parse_args()
-    import logging
-
     logging.basicConfig(format="    %(message)s")
     logging.getLogger("ionflow.workflows.warm_start").setLevel(logging.INFO)
-
-    from tabulate import tabulate
-
-    from ionflow.analysis.schemas import ONE_MINIMUM
-    from ionflow.inputs.hops import interpolate_idpp
-    from ionflow.workflows.embedded import relaxed_end_points
-    from ionflow.workflows.migration import relaxed_hop_length
-    from ionflow.workflows.settings import NebSettings
-    from ionflow.workflows.warm_start import climb_band, warm_started_band
 
     # the flow's own end-point relaxer and settings (optimizer, steps), on the expensive engine
     end_settings = NebSettings(model=args.expensive, end_point_fmax=args.end_fmax)
@@ -179,8 +177,9 @@ def main() -> None:
     ]
     print(tabulate(rows, headers=headers, tablefmt="github"))
     print(f"median ratio of expensive force calls: {statistics.median(ratios):.1f}x over {len(rows)} hops")
+    median_per_barrier = statistics.median(per_barrier)
     print(
-        f"median ratio per barrier, end points included: {statistics.median(per_barrier):.2f}x "
+        f"median ratio of expensive calls per barrier, end points included: {median_per_barrier:.2f}x "
         f"(the end points are relaxed on the expensive engine for both runs)"
     )
 

@@ -185,8 +185,7 @@ def rerun(
         raise InputError("ionflow rerun", "nothing to rerun was named", "give job ids, --failed or --lost")
     reset, queued = rerun_jobs(load_profile(cluster), jobs, failed=failed, lost=lost, force=force)
     console.print(
-        f"reset: {', '.join(map(str, reset)) or 'nothing'}; queued: "
-        f"{said_queued(queued, 'nothing')}",
+        f"reset: {', '.join(map(str, reset)) or 'nothing'}; queued: {said_queued(queued, 'nothing')}",
         highlight=False,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +17,7 @@ from ionflow.inputs.carbon import build_cnt, build_graphene, cnt_diameter
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.errors import InputError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)  # piped: no wrapping
 app = typer.Typer(
     help="Build atomistic models: AP bulk, carbon, AP/carbon interfaces, dual-ion conductors, hops.",
     no_args_is_help=True,
@@ -167,9 +168,19 @@ def build_interface(
     max_area: Annotated[float, typer.Option(help="Largest interface area (Å²).")] = 150.0,
     strain_on: Annotated[str, typer.Option(help="Strained side: carbon or AP.")] = "carbon",
     chirality: Annotated[str, typer.Option(help="CNT chirality for carbon=cnt.")] = "6,6",
+    non_polar: Annotated[
+        bool,
+        typer.Option(
+            "--non-polar/--any-stacking",
+            help="Stack the slab along the bulk axis that makes it non-polar, where one does.",
+        ),
+    ] = True,
     seed: Seed = 0,
 ) -> None:
     """AP (001) slab with graphene on top (ZSL lattice match) or a CNT lying on it.
+
+    summary.json reports the AP slab's planes with their formal charges, its dipole per area
+    and Tasker type (I, II non-polar; III polar).
 
     Examples:
       ionflow build interface graphene --termination LiCl --max-strain 0.05 --out iface/
@@ -197,10 +208,18 @@ def build_interface(
             max_area,
             strain_on,
             parse_triple(miller, "--miller"),
+            non_polar,
         )  # type: ignore[arg-type]
     elif carbon == "cnt":
         model = build_cnt_on_ap(
-            bulk, _pair(chirality, "--chirality"), termination, layers, gap, vacuum, max_strain=max_strain
+            bulk,
+            _pair(chirality, "--chirality"),
+            termination,
+            layers,
+            gap,
+            vacuum,
+            max_strain=max_strain,
+            non_polar=non_polar,
         )  # type: ignore[arg-type]
     else:
         raise InputError("CARBON", f"unknown carbon {carbon!r}", "use graphene or cnt")
@@ -219,6 +238,15 @@ def build_interface(
         f"{model.info['kind']} interface, {model.termination}-terminated AP, {len(s)} atoms, "
         f"strain on {model.strain['side']}: "
         f"max principal {100 * model.strain['max_abs_principal']:.2f}% -> {out}"
+    )
+    polarity = model.polarity
+    stack = " | ".join(f"{p.formula} {p.charge:+g}" for p in polarity.planes)
+    kind = "POLAR stack" if polarity.polar else "non-polar"
+    console.print(
+        f"AP slab (stacked along the bulk's {model.info['stacking_axis']}), bottom to top: {stack}; "
+        f"{kind} (Tasker {polarity.tasker}), dipole {polarity.dipole_per_area:+.4f} e/Å "
+        f"({polarity.potential_step:+.2f} V)",
+        highlight=False,
     )
 
 

@@ -19,6 +19,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from ionflow.inputs.carbon import build_cnt, build_graphene, cnt_diameter
 from ionflow.inputs.checks import assert_no_close_atoms
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.polarity import Polarity, region_polarity, slab_polarity
 
 Termination = Literal["LiCl", "Li2OH"]
 REGION = "region"
@@ -33,6 +34,8 @@ class InterfaceModel:
     strain: dict
     """Strain applied to make the lattices coherent: ``{"side": ..., "eps_xx": ..., ...}``."""
     info: dict
+    polarity: Polarity | None = None
+    """The AP slab's planes, formal charges and dipole (also in ``info["polarity"]``)."""
 
 
 def _plane_heights(bulk: Structure) -> tuple[np.ndarray, list[int]]:
@@ -84,6 +87,48 @@ def ap_slab(
             props.append("AP")
     slab = Structure(lattice, species, coords, coords_are_cartesian=True, site_properties={REGION: props})
     return slab
+
+
+AXES = "abc"
+
+
+def stacked_along(bulk: Structure, axis: str) -> Structure:
+    """The orthorhombic AP bulk with its ``axis`` ("a", "b" or "c") turned to c, by a cyclic
+    permutation of the axes (the cell stays right-handed)."""
+    order = [(k + AXES.index(axis) + 1) % 3 for k in range(3)]  # a: (b, c, a); b: (c, a, b)
+    lengths = np.array(bulk.lattice.abc)[order]
+    lattice = Lattice.orthorhombic(*lengths)
+    return Structure(lattice, bulk.species, bulk.frac_coords[:, order], site_properties=bulk.site_properties)
+
+
+def non_polar_stacking(bulk: Structure, termination: Termination) -> tuple[Structure, str, Polarity]:
+    """The bulk turned so that its (001) slab with ``termination`` is non-polar, where one of
+    its three axes gives that: the vacancies' planes decide which (001) planes are charged.
+    The as-built axis c is kept when it is non-polar; otherwise a, then b; when none is, c and
+    its polarity (the caller reports it)."""
+    first = None
+    for axis in ("c", "a", "b"):
+        turned = bulk if axis == "c" else stacked_along(bulk, axis)
+        polarity = slab_polarity(ap_slab(turned, 1, termination, vacuum=10.0), "AP slab")
+        if not polarity.polar:
+            return turned, axis, polarity
+        first = first or (turned, axis, polarity)
+    return first
+
+
+def _stacking(bulk: Structure, termination: Termination, non_polar: bool) -> tuple[Structure, str]:
+    if not non_polar:
+        return bulk, "c"
+    turned, axis, _ = non_polar_stacking(bulk, termination)
+    return turned, axis
+
+
+def _with_polarity(model: InterfaceModel, axis: str) -> InterfaceModel:
+    """The model with its AP slab's polarity, and the bulk axis the slab is stacked along."""
+    model.polarity = region_polarity(model.structure, "AP", "interface")
+    model.info["stacking_axis"] = axis
+    model.info["polarity"] = model.polarity.as_dict()
+    return model
 
 
 def _in_plane_fu(bulk: Structure) -> int:
@@ -157,6 +202,7 @@ def build_ap_graphene_interface(
     max_area: float = 150.0,
     strain_on: Literal["carbon", "AP"] = "carbon",
     miller: tuple[int, int, int] = (0, 0, 1),
+    non_polar: bool = True,
 ) -> InterfaceModel:
     """AP (001) slab with a graphene sheet on its ``termination`` face.
 
@@ -178,6 +224,12 @@ def build_ap_graphene_interface(
         Which side is strained to the other's lattice.
     miller
         Only {001} is supported: the AP (001) planes are the LiCl / Li2OH planes.
+    non_polar
+        Stack the slab along the bulk axis that makes it non-polar, where one does
+        (:func:`non_polar_stacking`); False keeps the bulk's c, polar or not.
+
+    The AP slab's polarity (planes, formal charges, dipole, Tasker type) is on the model and
+    in its ``info``.
     """
     if sorted(abs(i) for i in miller) != [0, 0, 1]:
         raise InputError(
@@ -187,6 +239,7 @@ def build_ap_graphene_interface(
         raise InputError(
             "--gap", f"gap {gap} Å would put carbon on top of AP atoms", "use a gap of about 2.5-3.5 Å"
         )
+    ap_bulk, axis = _stacking(ap_bulk, termination, non_polar)
     graphene = AseAtomsAdaptor.get_structure(build_graphene())
     ap_vec = ap_bulk.lattice.matrix[:2, :2]
     gr_vec = graphene.lattice.matrix[:2, :2]
@@ -243,7 +296,7 @@ def build_ap_graphene_interface(
         "vacuum": vacuum,
         "slab_cells": repeats,
     }
-    return InterfaceModel(structure, termination, {"side": strain_on, **strain}, info)
+    return _with_polarity(InterfaceModel(structure, termination, {"side": strain_on, **strain}, info), axis)
 
 
 def build_cnt_on_ap(
@@ -256,12 +309,15 @@ def build_cnt_on_ap(
     clearance: float = 4.0,
     max_strain: float = 0.05,
     max_length: float = 25.0,
+    non_polar: bool = True,
 ) -> InterfaceModel:
     """A periodic CNT lying along x on an AP (001) slab; the tube takes the axial strain.
 
     The cell is periodic along the tube axis (x) and across it (y, with ``clearance`` Å
     between periodic images of the tube); the tube sits ``gap`` Å above the top AP atom.
+    ``non_polar`` and the polarity on the model: as :func:`build_ap_graphene_interface`.
     """
+    ap_bulk, axis = _stacking(ap_bulk, termination, non_polar)
     n, m = chirality
     tube = build_cnt(n, m, length=1)
     period = float(tube.cell.lengths()[2])
@@ -318,4 +374,4 @@ def build_cnt_on_ap(
         "slab_cells": repeats,
     }
     strain = {"side": "carbon", "eps_xx": eps, "eps_yy": 0.0, "eps_xy": 0.0, "max_abs_principal": abs(eps)}
-    return InterfaceModel(structure, termination, strain, info)
+    return _with_polarity(InterfaceModel(structure, termination, strain, info), axis)

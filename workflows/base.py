@@ -20,6 +20,7 @@ from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import HopPath
 from ionflow.inputs.interface import REGION
+from ionflow.inputs.polarity import POLAR_STACK, region_polarity
 
 SIDES = ("AP", "carbon")
 """The two regions of an AP/carbon interface."""
@@ -85,11 +86,15 @@ class BaseChargeTransferMaker(Maker, ABC):
         Relax the interface first.
     references
         Also run the separated sides (the field then comes from the difference potential).
+    allow_polar
+        Run a polar AP stack (Tasker III) too; refused by default, since its carbon charge and
+        field compensate the stack's dipole instead of showing the contact. Its row says so.
     """
 
     name: str = "charge transfer"
     relax: bool = True
     references: bool = True
+    allow_polar: bool = False
 
     def prepared(self, structure: Structure) -> Structure:
         """The interface as the engine runs it (VASP sorts species); unchanged by default."""
@@ -118,10 +123,21 @@ class BaseChargeTransferMaker(Maker, ABC):
     def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
         """The flow for one interface; its output is an :class:`InterfaceChargeTransferDoc`."""
         check_interface(structure, interface)
+        polarity = region_polarity(structure, "AP", interface)
+        if polarity.polar and not self.allow_polar:
+            planes = ", ".join(f"{p.formula} {p.charge:+g}" for p in polarity.planes)
+            raise InputError(
+                interface,
+                f"is a polar stack (Tasker III: AP planes {planes}; dipole "
+                f"{polarity.dipole_per_area:+.3f} e/Å): its transfer would compensate that dipole",
+                "build it non-polar (ionflow build interface --non-polar: another stacking axis or "
+                "vacancy arrangement, or a symmetric slab), or pass --allow-polar to compute it anyway",
+            )
         meta = {
             "name": interface,
             "termination": termination,
             "fingerprint": structure_fingerprint(structure, extra=interface),
+            "stack": POLAR_STACK if polarity.polar else f"non-polar (Tasker {polarity.tasker})",
         }
         structure = self.prepared(structure)
         jobs: list[Job] = []

@@ -166,6 +166,9 @@ def run_charges(
     references: Annotated[
         bool, typer.Option(help="Also compute the separated AP slab and carbon sheet.")
     ] = SPEC["references"].default,
+    allow_polar: Annotated[
+        bool, typer.Option(help="Compute a polar AP stack anyway; its row then says 'polar stack'.")
+    ] = SPEC["allow_polar"].default,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     engine: EngineOption = DEFAULT_ENGINE,
@@ -178,7 +181,13 @@ def run_charges(
     engine_named(engine)  # unknown, or unable to run here: one line before anything is built
     label = name or Path(interface).stem
     spec = FlowSpec(
-        flow="charges", structure=interface, name=label, relax=relax, references=references, engine=engine
+        flow="charges",
+        structure=interface,
+        name=label,
+        relax=relax,
+        references=references,
+        allow_polar=allow_polar,
+        engine=engine,
     )
     store = results_store(results)
     run_flows(build_flows(spec), store, work_dir)

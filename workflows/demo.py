@@ -15,7 +15,7 @@ from pymatgen.core import Structure
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
-from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface
+from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface, stacked_along
 from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
@@ -60,7 +60,8 @@ def interface_vs_bulk_hops(
     positions (:func:`~ionflow.workflows.embedded.relaxed_host`): the built models sit on
     symmetric saddles, and hops cut into them have end points that are not minima."""
     m = interface.info["ap_in_plane_supercell"]
-    bulk = ap_bulk.copy()
+    axis = interface.info.get("stacking_axis", "c")  # the bulk axis the slab was stacked along
+    bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
     bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
     hops = [ap_bulk_vacancy_hop(relaxed_host(bulk, force_field), host_name=f"{host} bulk", n_images=n_images)]
     return hops + ap_interface_vacancy_hops(

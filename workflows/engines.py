@@ -67,7 +67,7 @@ def _embedded_charges(spec: FlowSpec) -> Maker:
         ChargeTransferMaker,
     )
 
-    return ChargeTransferMaker(relax=spec.relax, references=spec.references)
+    return ChargeTransferMaker(relax=spec.relax, references=spec.references, allow_polar=spec.allow_polar)
 
 
 def _vasp_barrier(spec: FlowSpec) -> Maker:
@@ -85,7 +85,7 @@ def _vasp_charges(spec: FlowSpec) -> Maker:
         VaspChargeTransferMaker,
     )
 
-    return VaspChargeTransferMaker(relax=spec.relax, references=spec.references)
+    return VaspChargeTransferMaker(relax=spec.relax, references=spec.references, allow_polar=spec.allow_polar)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,9 @@ class FlowSpec(BaseModel):
     )
     relax: bool = True
     references: bool = True
+    allow_polar: bool = Field(
+        False, description="charges: compute a polar AP stack anyway (its row says 'polar stack')"
+    )
     quick: bool = False
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
 

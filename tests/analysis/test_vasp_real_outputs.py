@@ -12,6 +12,7 @@ The files are pymatgen's test suite (MIT licence) as Debian packages it: ``pymat
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -22,7 +23,9 @@ import pytest
 from ionflow.analysis.bader import bader_from_vasp, read_acf
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars, read_vasp_neb
 from ionflow.analysis.potential import planar_average, read_locpot
+from ionflow.analysis.store import results_store
 from ionflow.analysis.vasp_files import run_cost, valence_electrons
+from ionflow.analysis.vasp_static import static_run_from_vasp
 from ionflow.inputs.errors import InputError
 from tests.cli import ionflow, one_line_error
 
@@ -69,7 +72,6 @@ def test_bader_without_the_all_electron_files_uses_the_valence_basins(tmp_path):
 
 
 def test_a_truncated_chgcar_is_an_error_naming_it(tmp_path):
-    import gzip
 
     with gzip.open(FILES / "bader" / "CHGCAR.gz", "rt") as handle:
         head = "".join(handle.readline() for _ in range(4000))
@@ -100,29 +102,6 @@ def test_bulk_locpot_is_inversion_symmetric_with_its_well_at_the_ion():
     # the electron's potential energy is lowest at the ion's plane, highest between planes
     assert int(np.argmin(profile)) == 0
     assert int(np.argmax(profile)) == len(profile) // 2
-
-
-def test_slab_locpot_gives_a_flat_vacuum_level_above_the_fermi_level():
-    from ionflow.analysis.vasp_files import read_text
-
-    grid = read_locpot(FILES / "surface_tests" / "LOCPOT.gz")
-    c = grid.structure.lattice.c
-    z_atoms = np.sort(grid.structure.cart_coords[:, 2] % c)
-    profile = planar_average(grid.values, axis=2)
-    z = np.arange(len(profile)) * c / len(profile)
-    # the widest gap between atomic planes (periodically) is the vacuum; take its middle third
-    gaps = np.diff(np.append(z_atoms, z_atoms[0] + c))
-    k = int(np.argmax(gaps))
-    assert gaps[k] > 10.0
-    lo, hi = z_atoms[k] + gaps[k] / 3, z_atoms[k] + 2 * gaps[k] / 3
-    inside = ((z - lo) % c) < (hi - lo)
-    vacuum = profile[inside]
-    assert np.ptp(vacuum) < 0.01  # eV: no field in the vacuum of a symmetric metal slab
-    text = read_text(FILES / "surface_tests" / "OUTCAR.relax1.gz")
-    fermi = float(text[text.rfind("E-fermi :") :].split()[2])
-    work_function = vacuum.mean() - fermi
-    # rare-earth metals: work functions about 3 eV (Dy, measured: 3.1 eV); PBE slabs within ~0.5 eV
-    assert 2.3 < work_function < 4.0
 
 
 def test_a_truncated_locpot_is_an_error_naming_it(tmp_path):
@@ -233,19 +212,114 @@ def test_default_bader_reproduces_the_henkelman_program(fe3o4, tmp_path):
     assert weight.total_electrons == pytest.approx(132.0, rel=0.01)
 
 
-@pytest.mark.parametrize("case", ["not an interface", "no such folder", "one reference"])
+@pytest.mark.parametrize("case", ["no density or potential", "no such folder", "one reference"])
 def test_parse_charges_refuses_what_it_cannot_read_in_one_line(fe3o4, tmp_path, case):
-    """``ionflow parse charges`` on the real Fe3O4 run (no carbon: not an AP/carbon interface),
-    a mistyped folder, or one reference run only: one line naming the problem, exit 2,
-    nothing stored."""
-    folder = {"not an interface": fe3o4, "no such folder": tmp_path / "nope", "one reference": fe3o4}[case]
+    """``ionflow parse charges`` on a folder with no CHGCAR, ACF.dat or LOCPOT, a mistyped
+    folder, or one reference run only: one line naming the problem, exit 2, nothing stored."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    folder = {"no density or potential": empty, "no such folder": tmp_path / "nope", "one reference": fe3o4}
     extra = ["--reference", str(fe3o4)] if case == "one reference" else []
     results = tmp_path / "results.json"
-    line = one_line_error(ionflow("parse", "charges", str(folder), "--results", str(results), *extra))
+    line = one_line_error(ionflow("parse", "charges", str(folder[case]), "--results", str(results), *extra))
     expected = {
-        "not an interface": "AP/carbon",
+        "no density or potential": "holds no CHGCAR, ACF.dat or LOCPOT",
         "no such folder": "not a folder",
         "one reference": "--reference",
     }
     assert expected[case] in line
     assert not results.exists()
+
+
+def potcar(folder: Path, *names: str) -> None:
+    """The run's POTCAR: the PAW datasets ``names`` (pymatgen's copies) concatenated, as VASP's
+    own POTCAR is."""
+    with (folder / "POTCAR").open("wb") as out:
+        for name in names:
+            out.write(gzip.decompress((FILES / "POT_GGA_PAW_PBE" / f"POTCAR.{name}.gz").read_bytes()))
+
+
+def stored(results: Path) -> list[dict]:
+    store = results_store(str(results))
+    store.connect()
+    try:
+        return list(store.query())
+    finally:
+        store.close()
+
+
+def test_parse_charges_reads_a_real_static_run_into_bader_charges_per_species(fe3o4, tmp_path):
+    """The Fe3O4 static run a user brings back (CHGCAR, AECCAR0/2, its Fe_pv + O POTCAR): one
+    stored document whose charges conserve the electrons and make Fe cations and O anions."""
+    folder = tmp_path / "static-Fe3O4"
+    folder.mkdir()
+    for name in ("CHGCAR", "AECCAR0", "AECCAR2"):
+        (folder / f"{name}.gz").symlink_to(fe3o4 / f"{name}.gz")
+    potcar(folder, "Fe_pv", "O")
+    results = tmp_path / "results.json"
+    run = ionflow("parse", "charges", str(folder), "--results", str(results))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "Bader charges of Fe3O4" in run.stdout and "132.000 of 132" in run.stdout
+    [doc] = stored(results)
+    assert doc["doc_type"] == "StaticRunDoc" and doc["run"] == "static-Fe3O4" and doc["potential"] is None
+    bader = doc["bader"]
+    assert bader["total_electrons"] == pytest.approx(132.0, rel=0.01)  # 6 Fe_pv x 14 + 8 O x 6
+    net = dict(zip(bader["species"], bader["net_charges"], strict=True))
+    charges = np.array(bader["net_charges"])
+    assert charges.sum() == pytest.approx(0.0, abs=0.05)  # a neutral cell
+    species = np.array(bader["species"])
+    assert (charges[species == "Fe"] > 0.5).all() and (charges[species == "O"] < -0.9).all()
+    assert set(net) == {"Fe", "O"}
+    # the POTCAR of another run (Fe, 8 valence electrons, not Fe_pv's 14) is refused, nothing stored
+    potcar(folder, "Fe", "O")
+    other = tmp_path / "other.json"
+    line = one_line_error(ionflow("parse", "charges", str(folder), "--results", str(other)))
+    assert "POTCAR" in line and "96 valence electrons" in line and "132" in line
+    assert not other.exists()
+
+
+DY_SLAB = FILES / "surface_tests"
+
+
+def test_parse_charges_reads_a_real_slab_potential_into_its_work_function(tmp_path):
+    """The nine-layer Dy slab (LOCPOT with ~28 Å of vacuum, its OUTCAR): the vacuum level, flat,
+    lies above the Fermi level by a work function near the rare-earth metals' measured ~3 eV
+    (Dy 3.1 eV; Gd 2.90, Tb 3.00 eV, CRC Handbook), PBE slabs within ~0.5 eV; and the symmetric
+    slab has no dipole: both faces see the same vacuum level."""
+    folder = tmp_path / "static-Dy"
+    folder.mkdir()
+    (folder / "LOCPOT.gz").symlink_to(DY_SLAB / "LOCPOT.gz")
+    (folder / "OUTCAR.gz").symlink_to(DY_SLAB / "OUTCAR.relax1.gz")
+    results = tmp_path / "results.json"
+    run = ionflow("parse", "charges", str(folder), "--results", str(results))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "work function" in run.stdout and "(flat)" in run.stdout
+    [doc] = stored(results)
+    pot = doc["potential"]
+    assert doc["bader"] is None and doc["formula"] == "Dy" and doc["n_atoms"] == 9
+    assert pot["vacuum_gap"] > 20.0 and pot["vacuum_flat"]
+    assert 2.5 < pot["work_function"] < 3.6
+    assert pot["work_function"] == pytest.approx(pot["vacuum_level"] - pot["fermi_level"])
+    grid = read_locpot(folder / "LOCPOT.gz")
+    heights = np.sort(grid.structure.cart_coords[:, 2])
+    z, planar, c = np.array(pot["z"]), np.array(pot["planar"]), grid.structure.lattice.c
+    for distance in (3.0, 5.0, 8.0):  # the same distance above the top and below the bottom face
+        above = np.interp(heights[-1] + distance, z, planar, period=c)
+        below = np.interp(heights[0] - distance, z, planar, period=c)
+        assert above == pytest.approx(below, abs=0.02)
+    # no field in the vacuum: the middle third of the gap is flat to 0.01 eV, at the vacuum level
+    top = heights[-1] + pot["vacuum_gap"] / 3
+    middle = planar[((z - top) % c) < pot["vacuum_gap"] / 3]
+    assert np.ptp(middle) < 0.01 and middle.mean() == pytest.approx(pot["vacuum_level"], abs=0.01)
+
+
+def test_a_locpot_of_another_run_beside_the_density_is_an_error_naming_it(fe3o4, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "ACF.dat").write_bytes(HENKELMAN_ACF.read_bytes())
+    (folder / "CHGCAR.gz").symlink_to(fe3o4 / "CHGCAR.gz")
+    (folder / "LOCPOT.gz").symlink_to(DY_SLAB / "LOCPOT.gz")
+    potcar(folder, "Fe_pv", "O")
+    with pytest.raises(InputError) as err:
+        static_run_from_vasp(folder, "mixed", {"method": "neargrid"})
+    assert "LOCPOT" in str(err.value) and "same run" in str(err.value)

@@ -73,8 +73,9 @@ def wait_until(
 
 def all_completed(wf_id: int) -> Callable[[list[dict]], bool]:
     """Whether every job of workflow ``wf_id`` is COMPLETED."""
-    return lambda rows: any(r["wf_id"] == wf_id for r in rows) and all(
-        r["state"] == "COMPLETED" for r in rows if r["wf_id"] == wf_id
+    return lambda rows: (
+        any(r["wf_id"] == wf_id for r in rows)
+        and all(r["state"] == "COMPLETED" for r in rows if r["wf_id"] == wf_id)
     )
 
 

@@ -65,7 +65,9 @@ class Os:
 files.os = Os()
 """
 
-LAUNCHPAD_WRITER = INSTRUMENT + """
+LAUNCHPAD_WRITER = (
+    INSTRUMENT
+    + """
 from fireworks import Firework, ScriptTask
 from ionflow.hpc.launchpad import launchpad_session
 from ionflow.hpc.profiles import ClusterProfile
@@ -77,8 +79,11 @@ for i in range(3):
         lp.add_wf(Firework(ScriptTask.from_str("true"), name=f"{tag}-{i}"))
     print("ack", f"{tag}-{i}", flush=True)
 """
+)
 
-RESULTS_WRITER = INSTRUMENT + """
+RESULTS_WRITER = (
+    INSTRUMENT
+    + """
 from ionflow.analysis.store import results_store
 store = results_store(sys.argv[1])
 tag = sys.argv[2]
@@ -86,6 +91,7 @@ for i in range(3):
     store.update([{"result_id": f"{tag}-{i}", "doc_type": "Test", "x": i}], key="result_id")
     print("ack", f"{tag}-{i}", flush=True)
 """
+)
 
 
 def kill_at_every_point(script: str, target: Path) -> tuple[list[str], list[str]]:

@@ -1,33 +1,41 @@
 """Charge-transfer flow on the embedded engine (CHGNet + GPAW + baderkit), on a 22-atom interface.
 
+The interface is a non-polar stack (a polar one is refused unless asked for, tested below).
 Physics checked: Bader electrons add up to the all-electron count; Li is a cation, O and Cl
-anions; the Li-terminated (Li2OH) AP face gives electrons to graphene, as Li adatoms do; the
-field from the difference potential points the way that transfer implies (an independent
-observable); charge is conserved between the two sides.
+anions; charge is conserved between the two sides; a non-polar contact of the wide-gap
+insulator with graphene moves no electrons; a polar AP slab carries the dipole its formal plane
+charges say (sign and size, on GPAW), a non-polar one a small fraction of it.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from jobflow import run_locally
+from pymatgen.core import Structure
 
+from ionflow.analysis.potential import planar_average, read_potential_cube
 from ionflow.analysis.schemas import InterfaceChargeTransferDoc
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.errors import InputError
-from ionflow.inputs.interface import build_ap_graphene_interface
-from ionflow.workflows.charge_transfer import ChargeTransferMaker, relax_interface
-from ionflow.workflows.settings import ChargeTransferSettings
+from ionflow.inputs.interface import REGION, build_ap_graphene_interface
+from ionflow.workflows.charge_transfer import ChargeTransferMaker, centred_along_c, relax_interface
+from ionflow.workflows.gpaw_engine import run_static_density
+from ionflow.workflows.settings import ChargeTransferSettings, DftSettings
+from tests.cli import ionflow, one_line_error
 
 FAST_DFT = {"h": 0.22, "kspacing": 0.5}
 
 
 @pytest.fixture(scope="module")
 def tiny_interface():
-    """Li2OH-terminated Li2OHCl (001) slab under a 12-atom graphene sheet (22 atoms)."""
+    """Li2OH-terminated Li2OHCl (001) slab under a 12-atom graphene sheet (22 atoms), stacked
+    non-polar (Li2Cl2 | Li2O2H2, the builder's default)."""
     ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
     model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
-    assert len(model.structure) == 22
+    assert len(model.structure) == 22 and model.polarity.tasker == "I"
     return model.structure
 
 
@@ -56,14 +64,41 @@ def test_ions_have_the_signs_of_their_oxidation_states(transfer):
     assert means["O"] < -1.0 and means["Cl"] < -0.5
 
 
-def test_li_terminated_face_gives_electrons_to_graphene(transfer):
-    assert transfer.region_charges["carbon"] < -0.05
+def test_a_non_polar_contact_of_the_insulator_moves_no_electrons(transfer):
+    """Li2OHCl is a wide-gap insulator and graphene's Fermi level lies in its gap: with no
+    defect level at the contact no electron has a state to move to, so the Bader transfer is
+    zero within the partition's noise (its regions' sum, below). The polar stack of the same
+    atoms gave 0.24 e to graphene: its dipole's compensation, not the contact's chemistry."""
+    assert transfer.stack == "non-polar (Tasker I)"
+    assert abs(transfer.electrons_to_carbon) < 0.03
     assert transfer.electrons_to_carbon == pytest.approx(-transfer.region_charges["carbon"])
-    # independent check: the difference potential's field points from AP (positive) to carbon
-    assert transfer.field is not None and transfer.field > 0
+    assert transfer.field is not None and abs(transfer.field) < 0.2  # V/Å: no transfer, no strong field
     assert "difference" in transfer.profile and len(transfer.profile["z"]) == len(transfer.profile["planar"])
     planes = transfer.z_planes
     assert planes["AP centre"] < planes["AP top"] < planes["carbon"]
+
+
+def test_a_polar_stack_carries_the_dipole_its_formal_charges_say(transfer, tmp_path):
+    """DFT against the formal-charge count: the polar AP slab alone (Cl2 -2 under Li4O2H2 +2,
+    dipole up) drops the electron's potential energy from the bottom vacuum to the top one by
+    volts, less than the unscreened 23 V (the electrons screen it) but never reversed; the
+    non-polar slab of the same atoms (the flow's own AP reference) steps by a quarter of that
+    at most, the difference of its two faces (LiCl and LiOH) only."""
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    polar = build_ap_graphene_interface(
+        ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0, non_polar=False
+    )
+    assert polar.polarity.polar and polar.polarity.dipole_per_area > 0
+    slab = centred_along_c(Structure.from_sites([s for s in polar.structure if s.properties[REGION] == "AP"]))
+    grid = read_potential_cube(
+        run_static_density(slab, DftSettings(**FAST_DFT), tmp_path, slab=True)["files"]["potential"]
+    )
+    planar, c = planar_average(grid.values), grid.structure.lattice.c
+    z = np.arange(len(planar)) * c / len(planar)
+    heights = slab.cart_coords[:, 2]
+    step = np.interp(0.5 * (heights.max() + c), z, planar) - np.interp(0.5 * heights.min(), z, planar)
+    assert -polar.polarity.potential_step < step < -3.0
+    assert abs(transfer.reference_steps["AP"]) < abs(step) / 4
 
 
 def test_every_job_records_engine_settings_and_time(transfer):
@@ -131,3 +166,25 @@ def test_stored_result_reads_back_as_table_and_plot(transfer, tmp_path):
         ["ionflow", "plot", "potential", "nope", "--results", str(store_path)], capture_output=True, text=True
     )
     assert missing.returncode == 2 and "ionflow charges" in missing.stderr
+
+
+def test_build_interface_reports_the_polarity_and_the_flow_refuses_a_polar_stack(tmp_path):
+    """summary.json carries the planes and the Tasker type (the non-polar default: in
+    tests/inputs/test_polarity.py); `ionflow run charges` on the polar
+    stack is one line naming the fix, exit 2, with no results file and no run folder made."""
+    common = ["graphene", "--ap-supercell", "1,1,1", "--x-br", "0", "--termination", "Li2OH"]
+    common += ["--max-strain", "0.1", "--max-area", "40"]
+    run = ionflow("build", "interface", *common, "--any-stacking", "--out", str(tmp_path / "polar"))
+    assert run.returncode == 0, run.stderr
+    assert "POLAR stack (Tasker III)" in run.stdout
+    polar = json.loads((tmp_path / "polar" / "summary.json").read_text())["polarity"]
+    assert polar["tasker"] == "III" and polar["polar"]
+    assert [p["charge"] for p in polar["planes"]] == [-2.0, 2.0]
+    results, work = tmp_path / "results.json", tmp_path / "runs"
+    refused = ionflow(
+        "run", "charges", str(tmp_path / "polar" / "interface.json"),
+        "--results", str(results), "--work-dir", str(work),
+    )  # fmt: skip
+    line = one_line_error(refused)
+    assert "polar stack" in line and "--non-polar" in line and "--allow-polar" in line
+    assert not results.exists() and not work.exists()
