@@ -172,6 +172,23 @@ class BaderChargesDoc(BaseModel):
         return {sp: sum(v) / len(v) for sp, v in sums.items()}
 
 
+class CompletedFlowRecord(BaseModel):
+    """A flow of ``ionflow run`` whose results are stored: saved in the same write as those
+    results, so a rerun after an interruption skips it (the key covers the run's spec, its
+    structures, the bundled presets and the flow's label)."""
+
+    flow_key: str
+    label: str
+    result_ids: list[str]
+    jobs: int
+    provenance: Provenance = Field(default_factory=Provenance)
+
+    @property
+    def result_id(self) -> str:
+        """The flow's key: one record per flow and inputs."""
+        return self.flow_key
+
+
 class PotentialProfileDoc(BaseModel):
     """Planar average along c of the potential energy of an electron (eV) in a static run and,
     for a slab with vacuum, its vacuum level and work function (vacuum level minus Fermi level)."""

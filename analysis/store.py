@@ -162,3 +162,18 @@ def save_results(store: Store, docs: Iterable[BaseModel]) -> int:
     finally:
         store.close()
     return len(rows)
+
+
+def completed_flow(store: Store, flow_key: str) -> dict | None:
+    """The stored :class:`~ionflow.analysis.schemas.CompletedFlowRecord` of ``flow_key`` when
+    every result it lists is stored too; else None (the flow has to run)."""
+    store.connect()
+    try:
+        record = store.query_one({"doc_type": "CompletedFlowRecord", "result_id": flow_key})
+        if record is None:
+            return None
+        ids = record["result_ids"]
+        found = store.count({"result_id": {"$in": ids}}) if ids else 0
+        return record if found == len(ids) else None
+    finally:
+        store.close()

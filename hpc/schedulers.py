@@ -2,8 +2,8 @@
 
 An entry says how the scheduler is called (submit program), how FireWorks' ``CommonAdapter``
 names its resources, which qtoolkit IO class reads its job states and cancels jobs, and how
-jobflow-remote names its resources. Adding a scheduler (LSF, say) is one entry here plus its
-name in :data:`~ionflow.hpc.profiles.ClusterProfile.scheduler`.
+jobflow-remote names its resources. Adding a scheduler (LSF, say) is one entry here: profiles
+accept every name in :data:`SCHEDULERS` (their validator reads it).
 """
 
 from __future__ import annotations

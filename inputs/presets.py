@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import hashlib
+import json
 from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
@@ -24,6 +26,12 @@ def load_preset(name: str) -> dict[str, Any]:
     if not path.is_file():
         raise InputError("--preset", f"no preset named {name!r}", f"use one of {', '.join(preset_names())}")
     return yaml.safe_load(path.read_text())
+
+
+def presets_fingerprint() -> str:
+    """Hash of every bundled preset's text: a changed default changes what a flow computes."""
+    texts = [load_preset(name) for name in preset_names()]
+    return hashlib.sha1(json.dumps(texts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def merged_settings(

@@ -9,15 +9,18 @@ from typing import Annotated
 
 import typer
 from jobflow import Flow
+from maggma.core import Store
 
 from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
-from ionflow.analysis.store import results_store, save_results
+from ionflow.analysis.schemas import CompletedFlowRecord, result_key
+from ionflow.analysis.store import completed_flow, results_store, save_results
+from ionflow.inputs.presets import presets_fingerprint
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
 from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
-from ionflow.workflows.specs import NEB, FlowSpec, build_flows
+from ionflow.workflows.specs import NEB, FlowSpec, build_flows, spec_fingerprint
 
 SPEC = FlowSpec.model_fields
 """The flow spec's fields: ``ionflow run``'s defaults are the spec's."""
@@ -34,6 +37,10 @@ EngineOption = Annotated[
 
 
 WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
+Recompute = Annotated[
+    bool,
+    typer.Option(help="Run every flow again, also those whose results an earlier run of it stored."),
+]
 
 
 class JobProgress(logging.Handler):
@@ -58,15 +65,30 @@ class JobProgress(logging.Handler):
                 console.print(f"[{self.done}/{self.total}] {name} done ({elapsed:.0f} s)", highlight=False)
 
 
-def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
+def flow_key(run_key: str, label: str) -> str:
+    """Identity of one flow of a run: the run's key (spec, structures, presets) and its label."""
+    return result_key(run_key, presets_fingerprint(), label)
+
+
+def run_flows(
+    flows: list[tuple[str, Flow]], store: Store, work_dir: Path, run_key: str = "", recompute: bool = False
+) -> tuple[int, int]:
     """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress per job;
-    store each flow's results as soon as it finishes, so a later failure loses nothing."""
+    store each flow's results as soon as it finishes, with the record that it finished in the
+    same write, so a later failure or kill loses nothing. A rerun skips every flow whose
+    results are stored for the same inputs and settings (unless ``recompute``).
+    Returns the jobs run and the flows skipped."""
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    stored = 0
-    total = sum(len(list(f.iterflow())) for _, f in flows)
+    keys = [flow_key(run_key, label) for label, _ in flows]
+    done = set() if recompute else {k for k in keys if completed_flow(store, k) is not None}
+    todo = [(label, flow, key) for (label, flow), key in zip(flows, keys, strict=True) if key not in done]
+    for label, _ in flows:
+        if flow_key(run_key, label) in done:
+            console.print(f"== {label}: stored by an earlier run, skipped", highlight=False)
+    total = sum(len(list(f.iterflow())) for _, f, _ in todo)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -81,7 +103,7 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
         job_logger.setLevel(logging.INFO)
         job_logger.propagate = False  # the progress display is the only reader
         try:
-            for label, flow in flows:
+            for label, flow, key in todo:
                 if not console.is_terminal:
                     console.print(f"== {label}", highlight=False)
                 responses = run_locally(
@@ -95,12 +117,31 @@ def run_flows(flows: list[tuple[str, Flow]], store, work_dir: Path) -> int:
                 ]
                 for doc in docs:
                     doc.provenance.flow_uuid = flow.uuid
-                stored += save_results(store, docs)
+                jobs = len(list(flow.iterflow()))
+                record = CompletedFlowRecord(
+                    flow_key=key, label=label, result_ids=[d.result_id for d in docs], jobs=jobs
+                )
+                save_results(store, [*docs, record])
         finally:
             job_logger.removeHandler(handler)
             job_logger.setLevel(level)
             job_logger.propagate = propagate
-    return stored
+    console.print(
+        f"ran {total} jobs in {len(todo)} flows; skipped {len(done)} flows already stored"
+        + (" (--recompute runs them again)" if done else ""),
+        highlight=False,
+    )
+    return total, len(done)
+
+
+def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> Store:
+    """Run the flows of one ``ionflow run`` command here and return the results store; an
+    engine that is unknown or cannot run here is one line before anything is built."""
+    engine_named(fields.get("engine", DEFAULT_ENGINE))
+    spec = FlowSpec(**fields)
+    store = results_store(results)
+    run_flows(build_flows(spec), store, work_dir, spec_fingerprint(spec), recompute)
+    return store
 
 
 @run_app.command("barriers")
@@ -128,6 +169,7 @@ def run_barriers(
     ] = None,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
+    recompute: Recompute = False,
     engine: EngineOption = DEFAULT_ENGINE,
 ) -> None:
     """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
@@ -135,8 +177,10 @@ def run_barriers(
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
 
-    engine_named(engine)  # unknown, or unable to run here: one line before anything is built
-    spec = FlowSpec(
+    store = run_spec(
+        results,
+        work_dir,
+        recompute,
         flow="barriers",
         structure=structure,
         species=species.split(","),
@@ -148,8 +192,6 @@ def run_barriers(
         warm_start=warm_start,
         engine=engine,
     )
-    store = results_store(results)
-    run_flows(build_flows(spec), store, work_dir)
     name = Path(structure).stem
     print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
 
@@ -171,6 +213,7 @@ def run_charges(
     ] = SPEC["allow_polar"].default,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
+    recompute: Recompute = False,
     engine: EngineOption = DEFAULT_ENGINE,
 ) -> None:
     """Charge transfer across an AP/carbon interface: Bader per region, potential step, built-in field.
@@ -178,9 +221,11 @@ def run_charges(
     Example: ionflow run charges demo/iface/interface.json
     """
 
-    engine_named(engine)  # unknown, or unable to run here: one line before anything is built
     label = name or Path(interface).stem
-    spec = FlowSpec(
+    store = run_spec(
+        results,
+        work_dir,
+        recompute,
         flow="charges",
         structure=interface,
         name=label,
@@ -189,8 +234,6 @@ def run_charges(
         allow_polar=allow_polar,
         engine=engine,
     )
-    store = results_store(results)
-    run_flows(build_flows(spec), store, work_dir)
     print_frame(charge_frame(store, label), "table", f"Charge transfer: {label}")
 
 
@@ -198,6 +241,7 @@ def run_charges(
 def run_demo(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
+    recompute: Recompute = False,
     quick: Annotated[
         bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
     ] = False,
@@ -212,7 +256,7 @@ def run_demo(
     store = results_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
         flows = demo_flows(quick=quick)
-    run_flows(flows, store, work_dir)
+    run_flows(flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick)), recompute)
     print_frame(
         charge_frame(store),
         "table",

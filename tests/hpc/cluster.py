@@ -12,13 +12,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from pymatgen.core import Lattice, Structure
+
+from tests.cli import CLI
 
 TIMEOUT_S = 600
 EMT_METALS = {"Cu": 3.61, "Ag": 4.09}
@@ -40,7 +41,7 @@ def ionflow(
     *args: str, cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """Run the ionflow program as a user would, in ``cwd``."""
-    cmd = [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", *args]
+    cmd = [*CLI, *args]
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=TIMEOUT_S, env=full_env)
     if check:

@@ -1,17 +1,8 @@
 import json
-import subprocess
-import sys
 
 import pytest
 
-
-def ionflow(*args, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-c", "from ionflow.hpc.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    )
+from tests.cli import ionflow
 
 
 def test_interface_help():

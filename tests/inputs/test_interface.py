@@ -72,3 +72,5 @@ def test_cnt_on_ap(ap_bulk):
     assert z[carbon].min() - z[ap].max() == pytest.approx(3.0, abs=1e-6)
     assert net_charge(s, OX) == 0
     assert closest_pair(s)[0] > 0.7
+    # the slab under the tube: neutral planes, no dipole (polarity: tests/inputs/test_polarity.py)
+    assert model.polarity.tasker == "I" and model.info["polarity"]["dipole_per_area"] == 0.0
