@@ -298,6 +298,9 @@ def build_hops(
     species: Annotated[str, typer.Option(help="Mobile ion: Li or Cu.")] = "Li",
     images: Annotated[int, typer.Option(help="IDPP images between the end points.")] = 5,
     min_length: Annotated[float, typer.Option(help="Smallest supercell edge for the NEB cell (Å).")] = 10.0,
+    max_atoms: Annotated[
+        int, typer.Option(help="Most atoms in the NEB cell (a larger one is refused).")
+    ] = 240,
     max_hops: Annotated[int | None, typer.Option(help="Keep at most this many hops.")] = None,
     interface: Annotated[bool, typer.Option(help="Interface hops (near the carbon vs slab centre).")] = False,
 ) -> None:
@@ -326,6 +329,7 @@ def build_hops(
             n_images=images,
             min_length=min_length,
             min_atoms=1,
+            max_atoms=max_atoms,
             max_hops=max_hops,
         )
     files = {}

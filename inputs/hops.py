@@ -160,6 +160,28 @@ def _vacancy_hop(
     return start, final, moving
 
 
+def neb_supercell(
+    host: Structure, name: str, min_length: float, min_atoms: int, max_atoms: int
+) -> np.ndarray:
+    """The NEB cell's supercell matrix (pymatgen-analysis-diffusion's near-cubic search). That
+    search raises its atom limit one by one until it finds a cell, so a cell above
+    ``max_atoms`` is refused here with the numbers, not run silently."""
+    if max_atoms < len(host):
+        raise InputError(name, f"has {len(host)} atoms, more than max_atoms {max_atoms}", "raise --max-atoms")
+    sc_mat = np.array(
+        get_sc_fromstruct(host, min_atoms=min_atoms, max_atoms=max_atoms, min_length=min_length)
+    )
+    n_atoms = len(host) * round(abs(np.linalg.det(sc_mat)))
+    if n_atoms > max_atoms:
+        raise InputError(
+            name,
+            f"its smallest near-cubic NEB cell with edges of about {min_length:g} Å holds {n_atoms} "
+            f"atoms, more than max_atoms {max_atoms}",
+            f"raise --max-atoms to {n_atoms} or lower --min-length",
+        )
+    return sc_mat
+
+
 def find_hops(
     host: Structure,
     species: str = "Li",
@@ -206,9 +228,7 @@ def find_hops(
             f"contains no {species}",
             f"pick a species the host has ({', '.join(sorted(present)) or 'none'})",
         )
-    sc_mat = np.array(
-        get_sc_fromstruct(host, min_atoms=min_atoms, max_atoms=max_atoms, min_length=min_length)
-    )
+    sc_mat = neb_supercell(host, name, min_length, min_atoms, max_atoms)
     if count >= 2:
         # the species' own sublattice: symmetry-distinct hops from MigrationGraph
         cutoff = (

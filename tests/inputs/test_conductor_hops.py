@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from pymatgen.core import Lattice, Structure
 
 from ionflow.inputs.checks import closest_pair, net_charge
 from ionflow.inputs.conductor import argyrodite_24g_model, build_dual_ion_conductor, library_hosts, load_host
@@ -160,3 +161,17 @@ def test_ap_bulk_hop_into_an_intrinsic_vacancy_turns_the_oh(ap_bulk):
             assert o_h == pytest.approx(0.97, abs=0.02)
     for image in hop.images:
         assert closest_pair(image)[0] > 1.3
+
+
+def test_a_neb_cell_above_max_atoms_is_refused_not_run_silently():
+    """pymatgen-analysis-diffusion's cell search raises its atom limit until a cell fits: fcc Cu
+    with edges of about 7 Å needs the 2x2x2 conventional cell (32 atoms, 31 with the vacancy),
+    so a limit of 20 is refused with the numbers, and 32 is honoured."""
+    host = Structure(
+        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    )
+    with pytest.raises(InputError) as err:
+        find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_atoms=20, max_hops=1)
+    assert "32 atoms, more than max_atoms 20" in str(err.value) and "--max-atoms" in str(err.value)
+    [hop] = find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_atoms=32, max_hops=1)
+    assert len(hop.initial) == 31
