@@ -85,8 +85,15 @@ def cancel(profile: ClusterProfile, target: str) -> tuple[list[int], list[str]]:
         for row in targets:  # reservations first: cancelling one refreshes its children
             if lp.get_fw_by_id(row["fw_id"]).state == "RESERVED":
                 lp.cancel_reservation(row["launch_id"])
-        for row in targets:
-            if lp.get_fw_by_id(row["fw_id"]).state not in ("COMPLETED", "DEFUSED"):
+        # defusing a job that is still RUNNING reruns it and its children first (FireWorks'
+        # defuse_fw), which can send a child defused just before back to WAITING: repeat
+        # until every target is finished or defused, whatever order the rows come in
+        settled = ("COMPLETED", "DEFUSED")
+        for _ in range(len(targets) + 1):
+            pending = [r for r in targets if lp.get_fw_by_id(r["fw_id"]).state not in settled]
+            if not pending:
+                break
+            for row in pending:
                 lp.defuse_fw(row["fw_id"])
                 defused.add(row["fw_id"])
     return sorted(defused), alive
