@@ -14,7 +14,7 @@ from maggma.core import Store
 from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
-from ionflow.analysis.schemas import CompletedFlowRecord, result_key
+from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
 from ionflow.analysis.store import completed_flow, results_store, save_results
 from ionflow.inputs.presets import presets_fingerprint
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
@@ -119,7 +119,11 @@ def run_flows(
                     doc.provenance.flow_uuid = flow.uuid
                 jobs = len(list(flow.iterflow()))
                 record = CompletedFlowRecord(
-                    flow_key=key, label=label, result_ids=[d.result_id for d in docs], jobs=jobs
+                    flow_key=key,
+                    label=label,
+                    result_ids=[d.result_id for d in docs],
+                    jobs=jobs,
+                    provenance=Provenance(flow_uuid=flow.uuid),
                 )
                 save_results(store, [*docs, record])
         finally:

@@ -21,6 +21,7 @@ from ionflow.analysis.schemas import InterfaceChargeTransferDoc
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION, build_ap_graphene_interface
+from ionflow.inputs.io import write_models
 from ionflow.workflows.charge_transfer import ChargeTransferMaker, centred_along_c, relax_interface
 from ionflow.workflows.gpaw_engine import run_static_density
 from ionflow.workflows.settings import ChargeTransferSettings, DftSettings
@@ -78,6 +79,7 @@ def test_a_non_polar_contact_of_the_insulator_moves_no_electrons(transfer):
     assert planes["AP centre"] < planes["AP top"] < planes["carbon"]
 
 
+@pytest.mark.slow  # a second GPAW run (~40 s); the default suite stays under 30 min
 def test_a_polar_stack_carries_the_dipole_its_formal_charges_say(transfer, tmp_path):
     """DFT against the formal-charge count: the polar AP slab alone (Cl2 -2 under Li4O2H2 +2,
     dipole up) drops the electron's potential energy from the bottom vacuum to the top one by
@@ -169,14 +171,14 @@ def test_stored_result_reads_back_as_table_and_plot(transfer, tmp_path):
 
 
 def test_build_interface_reports_the_polarity_and_the_flow_refuses_a_polar_stack(tmp_path):
-    """summary.json carries the planes and the Tasker type (the non-polar default: in
-    tests/inputs/test_polarity.py); `ionflow run charges` on the polar
+    """summary.json carries the planes and the Tasker type (written as `ionflow build interface`
+    writes it; the non-polar default: tests/inputs/test_polarity.py); `ionflow run charges` on the polar
     stack is one line naming the fix, exit 2, with no results file and no run folder made."""
-    common = ["graphene", "--ap-supercell", "1,1,1", "--x-br", "0", "--termination", "Li2OH"]
-    common += ["--max-strain", "0.1", "--max-area", "40"]
-    run = ionflow("build", "interface", *common, "--any-stacking", "--out", str(tmp_path / "polar"))
-    assert run.returncode == 0, run.stderr
-    assert "POLAR stack (Tasker III)" in run.stdout
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    model = build_ap_graphene_interface(
+        ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0, non_polar=False
+    )
+    write_models(tmp_path / "polar", {"interface": model.structure}, model.info)
     polar = json.loads((tmp_path / "polar" / "summary.json").read_text())["polarity"]
     assert polar["tasker"] == "III" and polar["polar"]
     assert [p["charge"] for p in polar["planes"]] == [-2.0, 2.0]

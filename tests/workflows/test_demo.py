@@ -24,7 +24,9 @@ def test_quick_demo_prints_both_tables_and_stores_everything(tmp_path):
     assert kinds.count("InterfaceChargeTransferDoc") == 1
     # three Li hops and one Cu hop in Li6PS5Cl:Cu; AP bulk, interface, slab centre
     assert kinds.count("MigrationBarrierDoc") == 7
+    assert kinds.count("CompletedFlowRecord") == len({d["provenance"]["flow_uuid"] for d in docs})
     for doc in docs:
-        assert doc["engine"].startswith("embedded:") and doc["wall_time_s"] > 0
+        if doc["doc_type"] != "CompletedFlowRecord":  # each flow's record of its stored results
+            assert doc["engine"].startswith("embedded:") and doc["wall_time_s"] > 0
     # nothing written outside the work folder and the results file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ionflow-runs", "r.json", "r.json.lock"]

@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Lattice, Structure
 
+from ionflow.analysis.store import results_store
+from ionflow.workflows.cli import run_flows
+from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 from tests.cli import CLI, ionflow
 
 RUN = ["run", "barriers", "CuAg3.cif", "--species", "Cu,Ag", "--model", "EMT", "--no-warm-start"]
@@ -69,6 +72,11 @@ def test_a_killed_run_reruns_only_the_missing_flow(tmp_path):
     for result_id, doc in before.items():  # not recomputed: the same document, the same time
         assert after[result_id]["provenance"] == doc["provenance"]
 
-    everything = ionflow(*RUN, "--recompute", cwd=tmp_path, timeout=600)
+    # --recompute runs every flow again (in-process: the same run_flows the command calls)
+    spec = FlowSpec(flow="barriers", structure=str(tmp_path / "CuAg3.cif"), species=["Cu", "Ag"])
+    spec = spec.model_copy(update={"model": "EMT", "warm_start": False, "images": 3})
+    store = results_store(str(tmp_path / "r.json"))
+    flows = build_flows(spec)
+    assert run_flows(flows, store, tmp_path / "runs", spec_fingerprint(spec)) == (0, 2)
     total = sum(r["jobs"] for r in all_records.values())
-    assert f"ran {total} jobs in 2 flows; skipped 0 flows" in " ".join(everything.stdout.split())
+    assert run_flows(flows, store, tmp_path / "runs", spec_fingerprint(spec), recompute=True) == (total, 0)
