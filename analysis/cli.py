@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from maggma.core import Store
-from rich.console import Console
 from rich.table import Table
 
 from ionflow.analysis.barriers import barrier_frame
@@ -18,12 +16,9 @@ from ionflow.analysis.schemas import StaticRunDoc
 from ionflow.analysis.store import ResultsFileStore, results_store, save_results
 from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
 from ionflow.analysis.vasp_static import run_elements, static_run_from_vasp
-from ionflow.inputs.cli import read_structure
+from ionflow.inputs.cli import console, read_structure
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.presets import load_preset
-
-# piped or captured output keeps whole tables instead of wrapping them at 80 columns
-console = Console(width=None if sys.stdout.isatty() else 200)
 
 BADER = load_preset("embedded")["bader"]
 """The preset's Bader settings: ``ionflow parse charges``'s defaults."""
@@ -229,8 +224,6 @@ def parse_charges_command(
               ionflow parse charges runs/static-Fe3O4
     """
     folder = Path(directory)
-    if not folder.is_dir():
-        raise InputError(directory, "is not a folder", "give the VASP static run folder")
     if reference and len(reference) != 2:
         raise InputError("--reference", f"given {len(reference)} times", "give the AP run and the carbon run")
     if static and (reference or interface):

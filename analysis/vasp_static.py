@@ -29,7 +29,7 @@ from ionflow.analysis.vasp_files import (
     valence_electrons,
     why,
 )
-from ionflow.inputs.checks import structure_fingerprint
+from ionflow.inputs.checks import structure_fingerprint, vacuum_gap
 from ionflow.inputs.errors import InputError
 
 MIN_VACUUM = 6.0
@@ -42,13 +42,6 @@ def fermi_level(text: str) -> float | None:
     """The last Fermi level (eV) an OUTCAR printed; None where it printed none."""
     found = FERMI.findall(text)
     return float(found[-1]) if found else None
-
-
-def vacuum_gap(structure: Structure) -> float:
-    """Widest gap (Å) between atomic heights along c, across the periodic boundary too."""
-    heights = np.sort(np.mod(structure.frac_coords[:, 2], 1.0)) * structure.lattice.c
-    gaps = np.diff(np.append(heights, heights[0] + structure.lattice.c))
-    return float(gaps.max())
 
 
 def run_elements(directory: str | Path) -> set[str]:
@@ -111,7 +104,7 @@ def potential_profile(grid: PotentialGrid, efermi: float | None) -> PotentialPro
     vacuum level, pymatgen's flatness check of it and the work function."""
     planar = planar_average(grid.values)
     z = np.arange(len(planar)) * grid.structure.lattice.c / len(planar)
-    gap = vacuum_gap(grid.structure)
+    gap, _ = vacuum_gap(grid.structure)
     doc = PotentialProfileDoc(z=z.tolist(), planar=planar.tolist(), vacuum_gap=gap, fermi_level=efermi)
     if gap < MIN_VACUUM:
         return doc
@@ -183,6 +176,5 @@ __all__ = [
     "potential_profile",
     "run_elements",
     "static_run_from_vasp",
-    "vacuum_gap",
     "vasp_bader_doc",
 ]

@@ -67,6 +67,16 @@ def net_charge(structure: Structure, oxidation_states: Mapping[str, float]) -> f
     return float(sum(oxidation_states[site.specie.symbol] for site in structure))
 
 
+def vacuum_gap(structure: Structure) -> tuple[float, float]:
+    """The widest gap (Å) between atomic heights along c, across the periodic boundary too,
+    and the height where the atoms start above it (a slab's bottom when the gap is vacuum)."""
+    c = structure.lattice.c
+    heights = np.sort(np.mod(structure.frac_coords[:, 2], 1.0)) * c
+    gaps = np.diff(np.append(heights, heights[0] + c))
+    widest = int(np.argmax(gaps))
+    return float(gaps[widest]), float(heights[(widest + 1) % len(heights)])
+
+
 def structure_fingerprint(*structures: Structure, extra: str = "") -> str:
     """Hash of species, lattice and positions (rounded to 1e-3): the identity of a model."""
     parts = [extra, *[str(site.specie) for site in structures[0]]]

@@ -17,7 +17,9 @@ from ionflow.inputs.carbon import build_cnt, build_graphene, cnt_diameter
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.errors import InputError
 
-console = Console(width=None if sys.stdout.isatty() else 200)  # piped: no wrapping
+# every ionflow command's console: piped or captured output keeps whole tables and lines
+# instead of wrapping them at 80 columns
+console = Console(width=None if sys.stdout.isatty() else 200)
 app = typer.Typer(
     help="Build atomistic models: AP bulk, carbon, AP/carbon interfaces, dual-ion conductors, hops.",
     no_args_is_help=True,
@@ -240,10 +242,10 @@ def build_interface(
         f"max principal {100 * model.strain['max_abs_principal']:.2f}% -> {out}"
     )
     polarity = model.polarity
-    stack = " | ".join(f"{p.formula} {p.charge:+g}" for p in polarity.planes)
     kind = "POLAR stack" if polarity.polar else "non-polar"
     console.print(
-        f"AP slab (stacked along the bulk's {model.info['stacking_axis']}), bottom to top: {stack}; "
+        f"AP slab (stacked along the bulk's {model.info['stacking_axis']}), "
+        f"bottom to top: {polarity.stack()}; "
         f"{kind} (Tasker {polarity.tasker}), dipole {polarity.dipole_per_area:+.4f} e/Å "
         f"({polarity.potential_step:+.2f} V)",
         highlight=False,

@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 from pymatgen.core import Composition, Structure
 
+from ionflow.inputs.checks import vacuum_gap
 from ionflow.inputs.errors import InputError
 
 FORMAL_CHARGES: dict[str, int] = {
@@ -79,6 +80,10 @@ class Polarity:
         """Type III: the stack carries a dipole (or the slab is not neutral)."""
         return self.tasker == "III"
 
+    def stack(self, separator: str = " | ") -> str:
+        """The planes bottom to top with their formal charges, e.g. ``Cl2 -2 | Li4H2O2 +2``."""
+        return separator.join(f"{p.formula} {p.charge:+g}" for p in self.planes)
+
     def as_dict(self) -> dict:
         """JSON-able, for summary.json and the model's info."""
         return {**asdict(self), "polar": self.polar}
@@ -98,11 +103,8 @@ def plane_heights(structure: Structure) -> np.ndarray:
     periodic boundary (cut in the widest gap, the vacuum); each H takes its nearest neighbour's
     height (the OH group is one unit of its plane)."""
     c = structure.lattice.c
-    z = np.mod(structure.frac_coords[:, 2], 1.0) * c
-    order = np.argsort(z)
-    gaps = np.diff(np.append(z[order], z[order][0] + c))
-    bottom = z[order][(int(np.argmax(gaps)) + 1) % len(z)]
-    z = np.mod(z - bottom, c)
+    _, bottom = vacuum_gap(structure)
+    z = np.mod(np.mod(structure.frac_coords[:, 2], 1.0) * c - bottom, c)
     heavy = [i for i, site in enumerate(structure) if site.specie.symbol != "H"]
     for i, site in enumerate(structure):
         if site.specie.symbol == "H" and heavy:

@@ -125,10 +125,9 @@ class BaseChargeTransferMaker(Maker, ABC):
         check_interface(structure, interface)
         polarity = region_polarity(structure, "AP", interface)
         if polarity.polar and not self.allow_polar:
-            planes = ", ".join(f"{p.formula} {p.charge:+g}" for p in polarity.planes)
             raise InputError(
                 interface,
-                f"is a polar stack (Tasker III: AP planes {planes}; dipole "
+                f"is a polar stack (Tasker III: AP planes {polarity.stack(', ')}; dipole "
                 f"{polarity.dipole_per_area:+.3f} e/Å): its transfer would compensate that dipole",
                 "build it non-polar (ionflow build interface --non-polar: another stacking axis or "
                 "vacancy arrangement, or a symmetric slab), or pass --allow-polar to compute it anyway",

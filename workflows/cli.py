@@ -65,11 +65,6 @@ class JobProgress(logging.Handler):
                 console.print(f"[{self.done}/{self.total}] {name} done ({elapsed:.0f} s)", highlight=False)
 
 
-def flow_key(run_key: str, label: str) -> str:
-    """Identity of one flow of a run: the run's key (spec, structures, presets) and its label."""
-    return result_key(run_key, presets_fingerprint(), label)
-
-
 def run_flows(
     flows: list[tuple[str, Flow]], store: Store, work_dir: Path, run_key: str = "", recompute: bool = False
 ) -> tuple[int, int]:
@@ -82,13 +77,16 @@ def run_flows(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    keys = [flow_key(run_key, label) for label, _ in flows]
-    done = set() if recompute else {k for k in keys if completed_flow(store, k) is not None}
-    todo = [(label, flow, key) for (label, flow), key in zip(flows, keys, strict=True) if key not in done]
-    for label, _ in flows:
-        if flow_key(run_key, label) in done:
+    presets = presets_fingerprint()  # a changed default changes what a flow computes
+    todo, skipped = [], 0
+    for label, flow in flows:
+        key = result_key(run_key, presets, label)  # the flow's identity: run, presets, label
+        if not recompute and completed_flow(store, key) is not None:
             console.print(f"== {label}: stored by an earlier run, skipped", highlight=False)
-    total = sum(len(list(f.iterflow())) for _, f, _ in todo)
+            skipped += 1
+        else:
+            todo.append((label, flow, key, len(list(flow.iterflow()))))
+    total = sum(jobs for *_, jobs in todo)
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -103,7 +101,7 @@ def run_flows(
         job_logger.setLevel(logging.INFO)
         job_logger.propagate = False  # the progress display is the only reader
         try:
-            for label, flow, key in todo:
+            for label, flow, key, jobs in todo:
                 if not console.is_terminal:
                     console.print(f"== {label}", highlight=False)
                 responses = run_locally(
@@ -117,7 +115,6 @@ def run_flows(
                 ]
                 for doc in docs:
                     doc.provenance.flow_uuid = flow.uuid
-                jobs = len(list(flow.iterflow()))
                 record = CompletedFlowRecord(
                     flow_key=key,
                     label=label,
@@ -131,11 +128,11 @@ def run_flows(
             job_logger.setLevel(level)
             job_logger.propagate = propagate
     console.print(
-        f"ran {total} jobs in {len(todo)} flows; skipped {len(done)} flows already stored"
-        + (" (--recompute runs them again)" if done else ""),
+        f"ran {total} jobs in {len(todo)} flows; skipped {skipped} flows already stored"
+        + (" (--recompute runs them again)" if skipped else ""),
         highlight=False,
     )
-    return total, len(done)
+    return total, skipped
 
 
 def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> Store:
