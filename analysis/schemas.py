@@ -75,6 +75,13 @@ class MigrationBarrierDoc(BaseModel):
     settings: dict = Field(default_factory=dict)
     force_calls: int = Field(description="engine force evaluations, end-point relaxations included")
     wall_time_s: float
+    resumed_at_step: int = Field(
+        0,
+        description="optimizer steps of the band before an interruption; it resumed from its checkpoint",
+    )
+    force_calls_before_resume: int = Field(
+        0, description="force evaluations of the band before the interruption (included in force_calls)"
+    )
     provenance: Provenance = Field(default_factory=Provenance)
 
     @property

@@ -12,7 +12,13 @@ from rich.table import Table
 from ionflow.hpc.jfremote import project_name, submit_jf_remote
 from ionflow.hpc.launchpad import launchpad_session
 from ionflow.hpc.monitor import job_rows, select, stranded
-from ionflow.hpc.profiles import available_profiles, check_profile, load_profile, user_profile_dir
+from ionflow.hpc.profiles import (
+    ClusterProfile,
+    available_profiles,
+    check_profile,
+    load_profile,
+    user_profile_dir,
+)
 from ionflow.hpc.rescue import cancel as cancel_target
 from ionflow.hpc.rescue import job_logs
 from ionflow.hpc.rescue import rerun as rerun_jobs
@@ -71,12 +77,28 @@ ClusterOption = Annotated[
     str,
     typer.Option("--cluster", "-c", envvar="IONFLOW_CLUSTER", help="Cluster profile name or YAML file."),
 ]
+PackOption = Annotated[
+    int | None,
+    typer.Option(
+        "--pack",
+        min=1,
+        help="Run up to N ready jobs of a workflow in one batch job, which goes on with the jobs "
+        "they make ready while its walltime has room (default: the profile's `pack`, 1).",
+    ),
+]
+
+
+def cluster_profile(cluster: str, pack: int | None = None) -> ClusterProfile:
+    """The named profile, with ``--pack`` when given (the batch jobs read it from the work folder)."""
+    profile = load_profile(cluster)
+    return profile if pack is None else profile.model_copy(update={"pack": pack})
 
 
 def submit(
     spec: Annotated[Path, typer.Argument(help="Flow spec (YAML): flow: barriers|charges|demo and options.")],
     cluster: ClusterOption,
     backend: Annotated[str, typer.Option(help="fireworks (default) or jf-remote.")] = "fireworks",
+    pack: PackOption = None,
 ) -> None:
     """Submit a flow spec to a cluster: FireWorks workflow, one batch job per ready job.
 
@@ -86,7 +108,7 @@ def submit(
     if backend not in ("fireworks", "jf-remote"):
         raise InputError("--backend", f"unknown backend {backend!r}", "use fireworks or jf-remote")
     flow_spec = load_spec(spec)
-    profile = load_profile(cluster)
+    profile = cluster_profile(cluster, pack)
     if backend == "jf-remote":
         name, added = submit_jf_remote(flow_spec, profile)
         project = project_name(profile)
@@ -113,9 +135,11 @@ def submit(
 def launch(
     cluster: ClusterOption,
     quiet: Annotated[bool, typer.Option(help="Print nothing when nothing is ready.")] = False,
+    pack: PackOption = None,
 ) -> None:
-    """Queue one batch job for every job that is ready (what `qlaunch` does, in reservation mode)."""
-    profile = resolved(load_profile(cluster))
+    """Queue one batch job for every job that is ready (what `qlaunch` does, in reservation mode),
+    or for every pack of them with --pack."""
+    profile = resolved(cluster_profile(cluster, pack))
     with launchpad_session(profile) as lp:
         queued = launch_ready(lp, profile)
     if queued or not quiet:
@@ -142,6 +166,8 @@ def status(
     colour = {"COMPLETED": "green", "FIZZLED": "red", "LOST": "red", "RUNNING": "cyan", "RESERVED": "cyan"}
     for r in rows:
         st = f"[{colour[r['state']]}]{r['state']}[/]" if r["state"] in colour else r["state"]
+        if r["resumable_from_step"]:
+            st += f" (resumes at step {r['resumable_from_step']})"
         batch = f"{r['queue_id']} ({r['queue_state']})" if r["queue_state"] else (r["queue_id"] or "")
         wall = f"{r['wall_time_s']:.0f}" if r["wall_time_s"] else ""
         table.add_row(
@@ -179,11 +205,12 @@ def rerun(
     failed: Annotated[bool, typer.Option("--failed", help="Rerun every FIZZLED job.")] = False,
     lost: Annotated[bool, typer.Option("--lost", help="Rerun every LOST job (batch job died).")] = False,
     force: Annotated[bool, typer.Option(help="Allow rerunning a COMPLETED job named explicitly.")] = False,
+    pack: PackOption = None,
 ) -> None:
     """Put failed or lost jobs back in the queue; finished jobs and their results are kept."""
     if not (jobs or failed or lost):
         raise InputError("ionflow rerun", "nothing to rerun was named", "give job ids, --failed or --lost")
-    reset, queued = rerun_jobs(load_profile(cluster), jobs, failed=failed, lost=lost, force=force)
+    reset, queued = rerun_jobs(cluster_profile(cluster, pack), jobs, failed=failed, lost=lost, force=force)
     console.print(
         f"reset: {', '.join(map(str, reset)) or 'nothing'}; queued: {said_queued(queued, 'nothing')}",
         highlight=False,

@@ -1,7 +1,8 @@
 """What the submitted workflows are doing: one row per job, lost runs found through the scheduler.
 
 A job is **lost** when its firework is RESERVED or RUNNING but its batch job is no longer
-alive in the scheduler (killed at the walltime, by ``scancel``, or by a node failure): the
+alive in the scheduler (killed at the walltime, by ``scancel``, or by a node failure; a lost
+NEB whose band was checkpointed says from which step a rerun resumes): the
 batch job is asked about first and the LaunchPad read after, so a job that finished in
 between is never called lost. All rows come from a handful of bulk queries, so thousands
 of jobs take one LaunchPad read and one scheduler call.
@@ -17,6 +18,7 @@ from ionflow.hpc.launchpad import job_store, launchpad_session
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.queue import ALIVE, queue_states
 from ionflow.inputs.locations import expand_secrets, is_mongodb
+from ionflow.workflows.checkpoint import resumable_steps
 
 ACTIVE = ("RESERVED", "RUNNING")
 FW_FIELDS = {"fw_id": 1, "name": 1, "state": 1, "launches": 1, "spec._tasks.job.uuid": 1}
@@ -68,6 +70,7 @@ def _snapshot(profile: ClusterProfile) -> list[dict[str, Any]]:
                 "launch_dir": launch.get("launch_dir"),
                 "job_uuid": (tasks[0].get("job") or {}).get("uuid") if tasks else None,
                 "result": "",
+                "resumable_from_step": 0,
             }
         )
     return rows
@@ -93,6 +96,7 @@ def job_rows(profile: ClusterProfile, results: bool = True) -> list[dict[str, An
                     fresh = again.get(key)
                     if fresh is not None and fresh["state"] in ACTIVE:
                         row["state"] = "LOST"
+                        row["resumable_from_step"] = resumable_steps(row["launch_dir"])
                     elif fresh is not None:
                         row.update(state=fresh["state"], wall_time_s=fresh["wall_time_s"], host=fresh["host"])
     if results:

@@ -40,6 +40,12 @@ class ClusterProfile(BaseModel):
     launchpad: str = Field(description="mongodb:// URI, or file:<path> for a single machine")
     results: str = Field(description="mongodb:// URI or a results file")
     work_dir: str = Field("ionflow-cluster", description="folder for batch scripts, job folders and logs")
+    pack: int = Field(
+        1,
+        ge=1,
+        description="ready jobs of one workflow run one after another in one batch job, which goes "
+        "on with the jobs they make ready while its walltime has room (1: one batch job per job)",
+    )
 
     @field_validator("scheduler")
     @classmethod
@@ -68,6 +74,13 @@ class ClusterProfile(BaseModel):
         if is_mongodb(value) and not uri_database(value):
             raise ValueError("names no database (mongodb://user@host:27017/DATABASE)")
         return value
+
+    @property
+    def walltime_s(self) -> int:
+        """The walltime in seconds."""
+        days, _, clock = self.walltime.rpartition("-")
+        hours, minutes, seconds = (int(part) for part in clock.split(":"))
+        return ((int(days or 0) * 24 + hours) * 60 + minutes) * 60 + seconds
 
     @property
     def submit_command(self) -> str:
@@ -104,6 +117,7 @@ def _field_fix(field: str) -> str:
         "launchpad": "set `launchpad: mongodb://user:${DB_PASSWORD}@host:27017/fireworks` "
         "(or file:<path> on one machine)",
         "results": "set `results: mongodb://user:${DB_PASSWORD}@host:27017/ionflow` or a results file path",
+        "pack": "set `pack:` to a whole number of jobs per batch job, 1 or more",
     }
     return fixes.get(field, f"see the bundled example profiles for {field!r}")
 

@@ -108,7 +108,9 @@ def job_logs(profile: ClusterProfile, job: str, lines: int = 40) -> list[tuple[P
             f"job {row['fw_id']} ({row['job']})", f"has not been launched ({row['state']})", "wait"
         )
     folder = Path(row["launch_dir"])
-    files = sorted(folder.glob("*.out")) + sorted(folder.glob("*.error"))
+    # a packed job runs in its own folder inside the pack's, where the batch job writes its output
+    folders = [folder, folder.parent] if folder.name.startswith("fw_") else [folder]
+    files = [f for where in folders for pattern in ("*.out", "*.error") for f in sorted(where.glob(pattern))]
     if row["queue_id"]:
         files = [f for f in files if row["queue_id"] in f.name] or files
     out = []

@@ -35,6 +35,9 @@ class Scheduler:
     """qtoolkit's reader and writer of this scheduler's commands."""
     jf_remote_resources: Callable[[ClusterProfile], dict[str, Any]]
     """The profile's resources in jobflow-remote's (qtoolkit's) words."""
+    job_id_variable: str
+    """The environment variable holding a batch job's own id inside it (a pack reserves the
+    jobs it goes on with under that id)."""
 
     def queue_adapter(self, profile: ClusterProfile, common: dict[str, Any]) -> CommonAdapter:
         """FireWorks' adapter for a batch job of ``profile`` with the ``common`` settings."""
@@ -55,6 +58,7 @@ SCHEDULERS: dict[str, Scheduler] = {
             "partition": p.partition,
             "account": p.account,
         },
+        job_id_variable="SLURM_JOB_ID",
     ),
     "pbs": Scheduler(
         name="pbs",
@@ -69,5 +73,6 @@ SCHEDULERS: dict[str, Scheduler] = {
             "queue": p.partition,
             "account": p.account,
         },
+        job_id_variable="PBS_JOBID",
     ),
 }

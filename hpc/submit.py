@@ -6,6 +6,12 @@ queue launcher in reservation mode with its ``CommonAdapter`` (so every firework
 batch job id). Each batch job ends by queueing the fireworks its own finish made ready, so a
 workflow walks itself through the scheduler. Nothing is half-submitted: a failure before or
 during submission leaves the LaunchPad as it was and cancels any batch job already queued.
+
+With ``pack`` N above 1 (the profile's field, ``--pack``), up to N ready fireworks of one
+workflow are reserved for one batch job (FireWorks' reservation, the same batch job id on
+each), which runs them one after another with FireWorks' rocket and goes on with the ones
+they made ready (:mod:`ionflow.hpc.rocket`). Each keeps its own launch folder and row in
+``ionflow status``; a dead pack makes its unfinished jobs LOST, each rerun on its own.
 """
 
 from __future__ import annotations
@@ -18,10 +24,14 @@ from pathlib import Path
 
 import yaml
 from fireworks import FWorker, LaunchPad
+from fireworks.fw_config import QUEUE_JOBNAME_MAXLEN, SUBMIT_SCRIPT_NAME
 from fireworks.queue.queue_launcher import launch_rocket_to_queue
 from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+from fireworks.utilities.fw_serializers import load_object
+from fireworks.utilities.fw_utilities import create_datestamp_dir, get_slug
 from jobflow import Flow
 from jobflow.managers.fireworks import flow_to_workflow
+from monty.os import cd
 
 from ionflow.hpc.launchpad import launchpad_file, launchpad_session
 from ionflow.hpc.monitor import job_rows, stranded
@@ -83,7 +93,8 @@ def profile_file(profile: ClusterProfile) -> Path:
 def queue_adapter(profile: ClusterProfile) -> CommonAdapter:
     """FireWorks' CommonAdapter for the profile: resources, pre-run lines, and the batch job's
     program (:mod:`ionflow.hpc.rocket`: FireWorks' rocket, then the successors queued)."""
-    rocket = f"{_python(profile)} -m ionflow.hpc.rocket {profile_file(profile)} singleshot"
+    mode = "pack" if profile.pack > 1 else "singleshot"
+    rocket = f"{_python(profile)} -m ionflow.hpc.rocket {profile_file(profile)} {mode}"
     common = {
         "queue": profile.partition,
         "account": profile.account,
@@ -126,7 +137,8 @@ class _SchedulerErrors(logging.Handler):
 
 
 def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> list[tuple[int, str]]:
-    """Reserve each ready firework and queue one batch job for it: ``[(fw_id, job id)]``.
+    """Reserve each ready firework and queue a batch job for it (with ``pack`` above 1: for up
+    to ``pack`` of them of one workflow): ``[(fw_id, job id)]``.
 
     A submission that fails cancels the jobs this call queued and raises, so the caller's
     LaunchPad session is dropped and nothing is half-submitted.
@@ -135,12 +147,73 @@ def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> l
     queued: list[tuple[int, str]] = []
     logger = f"qadapter.{adapter.q_name}"
     said = _SchedulerErrors(logger)
-    ready = [d["fw_id"] for d in lp.fireworks.find({"state": "READY"}, {"fw_id": 1})][:limit]
+    ready = sorted(d["fw_id"] for d in lp.fireworks.find({"state": "READY"}, {"fw_id": 1}))[:limit]
     try:
-        _queue_each(lp, profile, adapter, sorted(ready), queued, said)
+        if profile.pack > 1:
+            for pack in ready_packs(lp, ready, profile.pack):
+                _queue_pack(lp, profile, adapter, pack, queued, said)
+        else:
+            _queue_each(lp, profile, adapter, ready, queued, said)
     finally:
         said.detach(logger)
     return queued
+
+
+def ready_packs(lp: LaunchPad, fw_ids: list[int], size: int) -> list[list[int]]:
+    """The fireworks in packs of at most ``size``, each pack from one workflow (cancelling a
+    workflow then stops no other workflow's jobs)."""
+    by_workflow: dict[int, list[int]] = {}
+    for wf in lp.workflows.find({"nodes": {"$in": fw_ids}}, {"nodes": 1}):
+        members = sorted(set(wf["nodes"]) & set(fw_ids))
+        by_workflow[min(wf["nodes"])] = members
+    return [ids[i : i + size] for _, ids in sorted(by_workflow.items()) for i in range(0, len(ids), size)]
+
+
+def pack_member_dir(folder: Path, fw_id: int) -> Path:
+    """The launch folder of one job of a pack, inside the pack's folder."""
+    path = folder / f"fw_{fw_id}"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def _queue_pack(
+    lp: LaunchPad,
+    profile: ClusterProfile,
+    adapter: CommonAdapter,
+    fw_ids: list[int],
+    queued: list[tuple[int, str]],
+    said: _SchedulerErrors,
+) -> None:
+    """One batch job for the fireworks ``fw_ids``, as FireWorks' queue launcher does it for
+    one in reservation mode: reserve (each in its own folder of the pack's launcher folder),
+    write the script, submit, put the batch job's id on every reservation."""
+    folder = Path(create_datestamp_dir(str(Path(profile.work_dir)), logging.getLogger(__name__), "launcher_"))
+    reserved: list[tuple[int, int]] = []
+    job_id = None
+    try:
+        for fw_id in fw_ids:
+            fw, launch_id = lp.reserve_fw(FWorker(), str(pack_member_dir(folder, fw_id)), fw_id=fw_id)
+            if fw is not None:
+                reserved.append((fw_id, launch_id))
+        if not reserved:
+            return
+        script = load_object(adapter.to_dict())  # a copy, as FireWorks' queue launcher makes
+        script.update(
+            job_name=get_slug(f"ionflow pack {reserved[0][0]}")[:QUEUE_JOBNAME_MAXLEN],
+            rocket_launch=f"{adapter['rocket_launch']} --fw_id {','.join(str(i) for i, _ in reserved)}",
+        )
+        with cd(str(folder)):  # the scheduler writes the batch job's output here
+            Path(SUBMIT_SCRIPT_NAME).write_text(script.get_script_str(str(folder)))
+            job_id = script.submit_to_queue(SUBMIT_SCRIPT_NAME)
+    except Exception as exc:  # FireWorks raises RuntimeError (and others) when the submit fails
+        said.messages.append(str(exc))
+    if not job_id:
+        for _, launch_id in reserved:
+            lp.cancel_reservation(launch_id)
+        _refused(profile, fw_ids[0], said.last(), queued)
+    for fw_id, launch_id in reserved:
+        lp.set_reservation_id(launch_id, job_id)
+        queued.append((fw_id, str(job_id)))
 
 
 def _queue_each(
@@ -169,13 +242,19 @@ def _queue_each(
         else:
             reason = said.last() or "the submit command failed (see the launcher folder's FW_submit.script)"
         if not job_id:
-            cancel_queue_jobs(profile, [q for _, q in queued])
-            raise InputError(
-                f"cluster {profile.name} ({profile.source})",
-                f"{profile.submit_command} refused firework {fw_id}: {reason}",
-                "check partition, account and walltime with `ionflow cluster check`",
-            )
+            _refused(profile, fw_id, reason, queued)
         queued.append((fw_id, str(job_id)))
+
+
+def _refused(profile: ClusterProfile, fw_id: int, reason: str, queued: list[tuple[int, str]]) -> None:
+    """A submission failed: cancel the batch jobs this call queued, then say why."""
+    cancel_queue_jobs(profile, sorted({q for _, q in queued}))
+    raise InputError(
+        f"cluster {profile.name} ({profile.source})",
+        f"{profile.submit_command} refused firework {fw_id}: "
+        f"{reason or 'the submit command failed (see the launcher folder)'}",
+        "check partition, account and walltime with `ionflow cluster check`",
+    )
 
 
 def _existing(profile: ClusterProfile, fingerprint: str) -> tuple[int, str] | None:

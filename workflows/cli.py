@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
 from ionflow.analysis.store import completed_flow, results_store, save_results
 from ionflow.inputs.presets import presets_fingerprint
+from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
 from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
@@ -71,12 +73,28 @@ def run_flows(
     """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress per job;
     store each flow's results as soon as it finishes, with the record that it finished in the
     same write, so a later failure or kill loses nothing. A rerun skips every flow whose
-    results are stored for the same inputs and settings (unless ``recompute``).
+    results are stored for the same inputs and settings (unless ``recompute``), and a NEB
+    killed mid-band resumes from its checkpoint in ``work_dir/checkpoints``.
     Returns the jobs run and the flows skipped."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    # NEB bands are checkpointed here: a rerun after a kill resumes a band where it stopped
+    checkpoints = os.environ.get(CHECKPOINTS_ENV)
+    os.environ[CHECKPOINTS_ENV] = str((work_dir / "checkpoints").resolve())
+    try:
+        return _run_flows(flows, store, work_dir, run_key, recompute)
+    finally:
+        if checkpoints is None:
+            os.environ.pop(CHECKPOINTS_ENV, None)
+        else:
+            os.environ[CHECKPOINTS_ENV] = checkpoints
+
+
+def _run_flows(
+    flows: list[tuple[str, Flow]], store: Store, work_dir: Path, run_key: str, recompute: bool
+) -> tuple[int, int]:
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    work_dir.mkdir(parents=True, exist_ok=True)
     presets = presets_fingerprint()  # a changed default changes what a flow computes
     todo, skipped = [], 0
     for label, flow in flows:

@@ -15,6 +15,7 @@ from pymatgen.core import Structure
 from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
+from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.embedded import relaxed_end_points
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import climb_band, warm_started_band
@@ -38,6 +39,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
     the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
     into one minimum: no hop, no band."""
     start = time.perf_counter()
+    resumed: dict = {}
     separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
     engine = settings.engine
     if separation < ONE_MINIMUM:
@@ -55,6 +57,9 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
             )
             engine = f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
         else:
+            band_settings = settings.model_dump(
+                include={"model", "dispersion", "fmax", "steps", "climb", "method"}
+            )
             band = climb_band(
                 images,
                 settings.model,
@@ -63,7 +68,12 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
                 settings.dispersion,
                 climb=settings.climb,
                 method=settings.method,
+                checkpoint=NebCheckpoint.for_band(images, band_settings),
             )
+            resumed = {
+                "resumed_at_step": band.resumed_at_step,
+                "force_calls_before_resume": band.force_calls_before_resume,
+            }
         energies, band_calls = band.energies, band.force_calls
         converged = bool(end_points["converged"]) and band.converged
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
@@ -77,6 +87,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
         force_calls=end_points["force_calls"] + band_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
+        **resumed,
     )
 
 

@@ -35,6 +35,7 @@ from ase.mep import NEB
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.embedded import CountedNebMaker
 
 LOG = logging.getLogger(__name__)
@@ -61,6 +62,10 @@ class BandRun:
     wall_time_s: float
     start: str = "idpp"
     notes: list[str] = field(default_factory=list)
+    resumed_at_step: int = 0
+    """Optimizer steps done before an interruption (0: not resumed)."""
+    force_calls_before_resume: int = 0
+    """Force calls of those steps, included in ``force_calls``."""
 
 
 def climb_band(
@@ -71,23 +76,37 @@ def climb_band(
     dispersion: bool = False,
     climb: bool = True,
     method: str = NEB_KWARGS["method"],
+    checkpoint: NebCheckpoint | None = None,
 ) -> BandRun:
-    """CI-NEB (ASE, through atomate2's forcefield NEB maker) from ``images``, end points fixed."""
+    """CI-NEB (ASE, through atomate2's forcefield NEB maker) from ``images``, end points fixed.
+
+    With a ``checkpoint``, every step's band and the optimizer's state are kept there, and a
+    band found there (the job was interrupted) is taken up where it stopped."""
     start = time.perf_counter()
+    found = checkpoint.last_band(len(images)) if checkpoint else None
+    done_steps = found[1] - 1 if found else 0
     maker = CountedNebMaker(
         force_field_name=force_field,
         dispersion=dispersion,
-        steps=steps,
+        steps=max(steps - done_steps, 1),
         relax_kwargs={"fmax": fmax},
         neb_kwargs={**NEB_KWARGS, "climb": climb, "method": method},
+        optimizer_kwargs=checkpoint.optimizer_kwargs(resuming=found is not None) if checkpoint else {},
     )
-    result = maker._run_ase_safe(images=[s.copy() for s in images])
+    first = found[0] if found else images
+    result = maker._run_ase_safe(images=[s.copy() for s in first])
+    # each optimizer step evaluates every interior image once (the first band too)
+    before = found[1] * (len(images) - 2) if found else 0
+    if checkpoint is not None and str(result.state.value) == "successful":
+        checkpoint.remove()
     return BandRun(
         images=list(result.images),
         energies=[float(e) for e in result.energies],
         converged=str(result.state.value) == "successful",
-        force_calls=maker.force_calls,
+        force_calls=before + maker.force_calls,
         wall_time_s=time.perf_counter() - start,
+        resumed_at_step=done_steps,
+        force_calls_before_resume=before,
     )
 
 
