@@ -32,6 +32,7 @@ from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.hpc.submit import launch_ready, pack_member_dir, resolved, said_queued
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
+from ionflow.workflows.vasp_neb import WALLTIME_ENV
 
 WALLTIME_MARGIN = 1.5
 """A pack starts another job only when the walltime left exceeds this many times the longest
@@ -45,6 +46,7 @@ def _prepared(profile_path: str) -> ClusterProfile:
     profile = resolved(load_profile(profile_path))
     SETTINGS.JOB_STORE = job_store(profile)
     os.environ[CHECKPOINTS_ENV] = str(Path(profile.work_dir) / "checkpoints")
+    os.environ[WALLTIME_ENV] = str(profile.walltime_s)  # a VASP NEB stops cleanly before it
     return profile
 
 

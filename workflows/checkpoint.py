@@ -31,7 +31,8 @@ from ionflow.inputs.files import atomic_write
 CHECKPOINTS_ENV = "IONFLOW_CHECKPOINTS"
 """Folder of NEB checkpoints; unset: none are written."""
 MARKER = "neb-checkpoint.json"
-"""In a job's launch folder: where its band's checkpoint is."""
+"""In a job's launch folder: where its band's checkpoint is (a VASP NEB: its own run folder,
+whose images' CONTCARs a rerun starts from, :mod:`ionflow.workflows.vasp_neb`)."""
 
 
 def band_key(images: list[Structure], settings: dict) -> str:
@@ -108,12 +109,30 @@ def _readable_json(path: Path) -> bool:
     return True
 
 
+def image_folders(run: str | Path) -> list[Path]:
+    """The interior image folders of a VASP NEB run (``01`` ... ``NN-1``)."""
+    folders = sorted(p for p in Path(run).glob("[0-9][0-9]") if p.is_dir())
+    return folders[1:-1]
+
+
+def ionic_steps(run: str | Path) -> int:
+    """Ionic steps a VASP NEB run made (its first image's OUTCAR)."""
+    folders = image_folders(run)
+    try:
+        return folders[0].joinpath("OUTCAR").read_text(errors="replace").count("LOOP+") if folders else 0
+    except OSError:
+        return 0
+
+
 def resumable_steps(launch_dir: str | Path | None) -> int:
-    """Optimizer steps a lost NEB job can resume from (0: none), from its launch folder's marker."""
+    """Steps a lost NEB job can resume from (0: none), from its launch folder's marker: the
+    optimizer's steps of an embedded band, the ionic steps of a VASP NEB run."""
     if not launch_dir:
         return 0
     try:
         marker = json.loads((Path(launch_dir) / MARKER).read_text())
+        if "vasp_run" in marker:
+            return ionic_steps(marker["vasp_run"])
         found = NebCheckpoint(Path(marker["checkpoint"])).last_band(int(marker["images"]))
     except (OSError, ValueError, KeyError, TypeError):
         return 0

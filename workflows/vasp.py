@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 from atomate2.vasp.jobs.core import RelaxMaker, StaticMaker
-from atomate2.vasp.jobs.neb import NebFromImagesMaker
 from atomate2.vasp.sets.core import NebSetGenerator, RelaxSetGenerator, StaticSetGenerator
 from jobflow import Job, job
 from pymatgen.core import Structure
@@ -38,6 +37,7 @@ from ionflow.workflows.base import (
     current_job_uuid,
 )
 from ionflow.workflows.settings import BaderSettings, NebSettings, VaspFlowSettings
+from ionflow.workflows.vasp_neb import ResumableNebMaker
 from ionflow.workflows.warm_start import (
     climb_band,
     counted_calculator,
@@ -90,15 +90,16 @@ def static_charge_maker(structure: Structure, overrides: dict | None = None) -> 
     return StaticMaker(name="ionflow static charge", input_set_generator=generator)
 
 
-def neb_maker(structure: Structure, n_images: int, overrides: dict | None = None) -> NebFromImagesMaker:
-    """CI-NEB with all ``n_images`` intermediate images in one VASP run."""
+def neb_maker(structure: Structure, n_images: int, overrides: dict | None = None) -> ResumableNebMaker:
+    """CI-NEB with all ``n_images`` intermediate images in one VASP run, with custodian
+    handlers that see a NEB, resuming an interrupted band (:mod:`ionflow.workflows.vasp_neb`)."""
     generator = NebSetGenerator(
         num_images=n_images,
         climbing_image=True,
         user_incar_settings=incar_settings("neb", structure, overrides),
         user_kpoints_settings=gamma_mesh(structure),
     )
-    return NebFromImagesMaker(name="ionflow CI-NEB", input_set_generator=generator)
+    return ResumableNebMaker(name="ionflow CI-NEB", input_set_generator=generator)
 
 
 def run_folder(dir_name: str) -> Path:

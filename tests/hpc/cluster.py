@@ -68,7 +68,7 @@ def wait_until(
         if failed:
             logs = ionflow("logs", str(failed[0]["fw_id"]), "--cluster", str(cluster), cwd=cwd, env=env)
             raise AssertionError(f"job failed while waiting for {what}:\n{logs.stdout[-3000:]}")
-        time.sleep(1)
+        time.sleep(2)  # each status call is a Python start: leave the CPUs to the batch jobs
     raise AssertionError(f"timed out waiting for {what}: {rows}")
 
 

@@ -99,48 +99,19 @@ def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
     assert f"warm start {hop.hop_id}" in [j.name for j in warm.jobs]
 
 
-def test_warm_start_images_are_a_converged_chgnet_band(tmp_path):
-    """The warm-start job returns the CHGNet CI-NEB band between the end points: same end
-    points, IDPP's image count, and the moving ion's path no longer IDPP's."""
-    from pymatgen.core import Lattice, Structure
-
-    from ionflow.workflows.vasp import warm_start_images
-
-    host = Structure(
-        Lattice.cubic(3.91),
-        ["O", "Cl", "Li", "Li", "Li"],
-        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
-    )
-    hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
-    images = warm_start_images.original(hop.initial, hop.final, 3)
-    idpp = interpolate_idpp(hop.initial, hop.final, 3)
-    assert len(images) == 5
-    assert np.allclose(images[0].cart_coords, hop.initial.cart_coords, atol=1e-6)
-    assert np.allclose(images[-1].cart_coords, hop.final.cart_coords, atol=1e-6)
-    moved = max(np.linalg.norm(a.coords - b.coords) for a, b in zip(images[2], idpp[2], strict=True))
-    assert moved > 0.01
-
-
-def test_warm_start_images_take_the_expensive_engines_end_points_into_account():
-    """Given the expensive engine's energies and forces at the relaxed end points (VASP's last
-    ionic steps; SevenNet's here, standing in), the band is converged on CHGNet corrected by
-    them: same end points, a different band from the uncorrected one; and the VASP flow feeds
-    the end-point relaxations' energies and forces into the warm-start job."""
-    from jobflow import OutputReference
-    from pymatgen.core import Lattice, Structure
+@pytest.fixture(scope="module")
+def warm_bands():
+    """The Li3OCl vacancy hop's end points relaxed on SevenNet (standing in for VASP), the
+    expensive engine's energies and forces there (VASP's last ionic steps), and the warm-start
+    job's band without and with them: ``(initial, final, plain, corrected)``."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from ionflow.workflows.embedded import relaxed_end_points
     from ionflow.workflows.settings import NebSettings
-    from ionflow.workflows.vasp import VaspMigrationBarrierMaker, warm_start_images
+    from ionflow.workflows.vasp import warm_start_images
     from ionflow.workflows.warm_start import counted_calculator
 
-    host = Structure(
-        Lattice.cubic(3.91),
-        ["O", "Cl", "Li", "Li", "Li"],
-        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
-    )
-    hop = find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    hop = li3ocl_hop()
     ends = relaxed_end_points(hop.initial, hop.final, NebSettings(model="SevenNet", end_point_fmax=0.05))
     initial, final = ends.initial, ends.final
     expensive = counted_calculator("SevenNet")
@@ -150,14 +121,55 @@ def test_warm_start_images_take_the_expensive_engines_end_points_into_account():
         atoms.calc = expensive
         energies.append(float(atoms.get_potential_energy()))
         forces.append(atoms.get_forces().tolist())
-    corrected = warm_start_images.original(initial, final, 3, end_energies=energies, end_forces=forces)
     plain = warm_start_images.original(initial, final, 3)
+    corrected = warm_start_images.original(initial, final, 3, end_energies=energies, end_forces=forces)
+    return initial, final, plain, corrected
+
+
+def test_warm_start_images_are_a_converged_chgnet_band(warm_bands):
+    """The warm-start job returns the CHGNet CI-NEB band between the end points: same end
+    points, IDPP's image count, and the moving ion's path no longer IDPP's."""
+    initial, final, images, _ = warm_bands
+    idpp = interpolate_idpp(initial, final, 3)
+    assert len(images) == 5
+    assert np.allclose(images[0].cart_coords, initial.cart_coords, atol=1e-6)
+    assert np.allclose(images[-1].cart_coords, final.cart_coords, atol=1e-6)
+    moved = max(np.linalg.norm(a.coords - b.coords) for a, b in zip(images[2], idpp[2], strict=True))
+    assert moved > 0.01
+
+
+def test_warm_start_images_take_the_expensive_engines_end_points_into_account(warm_bands):
+    """Given the expensive engine's energies and forces at the relaxed end points, the band is
+    converged on CHGNet corrected by them: same end points, a different band from the
+    uncorrected one."""
+    _, _, plain, corrected = warm_bands
     assert len(corrected) == 5
     for k in (0, -1):
         assert np.allclose(corrected[k].cart_coords, plain[k].cart_coords, atol=1e-6)
     shift = max(np.linalg.norm(a.coords - b.coords) for a, b in zip(corrected[2], plain[2], strict=True))
     assert shift > 0.01  # the two engines disagree at the end points; the band feels it
 
+
+def li3ocl_hop():
+    """The nearest Li vacancy hop in cubic Li3OCl (2x2x2, 39 atoms)."""
+    from pymatgen.core import Lattice, Structure
+
+    host = Structure(
+        Lattice.cubic(3.91),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+    return find_hops(host, "Li", host_name="Li3OCl", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+
+
+def test_the_vasp_flow_feeds_the_end_points_into_the_warm_start():
+    """The warm-start job takes the end-point relaxations' energies and forces (references to
+    their outputs: VASP's last ionic steps)."""
+    from jobflow import OutputReference
+
+    from ionflow.workflows.vasp import VaspMigrationBarrierMaker
+
+    hop = li3ocl_hop()
     flow = VaspMigrationBarrierMaker(n_images=3, warm_start=True).make(hop)
     relax_ids = {j.uuid for j in flow.jobs if j.name.startswith("relax ")}
     warm = next(j for j in flow.jobs if j.name.startswith("warm start"))

@@ -1,0 +1,138 @@
+"""VASP's CI-NEB on a cluster: custodian handlers that see a NEB, and a rerun that resumes.
+
+custodian reads a run's OUTCAR, OSZICAR and vasprun.xml in the run folder; a VASP NEB writes
+them in the image folders (``01`` ... ``NN``), so most of atomate2's default handlers look at
+nothing, and its walltime handler never stops the run before the scheduler kills it
+(measured on a real NEB folder in ``tests/workflows/test_vasp_neb_resume.py``). The NEB job
+gets its own set (:data:`NEB_HANDLERS`): VASP's own error messages (``vasp.out``), the MPI's
+standard error, a frozen run, and :class:`NebWalltimeHandler`, which times the ionic steps in
+the images' OUTCARs and writes the STOPCAR (LSTOP: finish the ionic step, write CONTCARs) in
+the run folder and in every image folder before the walltime.
+
+A rerun of a killed or stopped NEB (``ionflow rerun --lost``; the job runs in a new folder)
+starts from the last positions of the interrupted run's images (their CONTCARs) instead of
+the IDPP band: each run leaves a pointer to its folder under
+``$IONFLOW_CHECKPOINTS/<hash of the band's start and INCAR>/``, the batch job's checkpoint
+folder (:mod:`ionflow.workflows.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from atomate2.vasp.jobs.neb import NebFromImagesMaker, vasp_neb_job
+from atomate2.vasp.run import JobType
+from custodian.vasp.handlers import FrozenJobErrorHandler, StdErrHandler, VaspErrorHandler, WalltimeHandler
+from pymatgen.core import Structure
+from pymatgen.io.vasp import Poscar
+
+from ionflow.inputs.files import atomic_write
+from ionflow.workflows.checkpoint import CHECKPOINTS_ENV, MARKER, band_key, image_folders, ionic_steps
+
+WALLTIME_ENV = "IONFLOW_WALLTIME_S"
+"""The batch job's walltime in seconds (the rocket sets it from the profile)."""
+POINTER = "vasp_run.json"
+
+
+class NebWalltimeHandler(WalltimeHandler):
+    """custodian's walltime handler for a NEB: ionic-step timings from the first image's
+    OUTCAR, the STOPCAR in the run folder and in every image folder. Without ``wall_time`` it
+    takes ``$IONFLOW_WALLTIME_S``, then custodian's own variables (PBS_WALLTIME, SBATCH_TIMELIMIT)."""
+
+    def __init__(self, wall_time: int | None = None, buffer_time: int = 300) -> None:
+        if wall_time is None and os.environ.get(WALLTIME_ENV):
+            wall_time = int(os.environ[WALLTIME_ENV])
+        super().__init__(wall_time=wall_time, buffer_time=buffer_time)
+
+    def check(self, directory: str = "./") -> bool:
+        images = image_folders(directory)
+        return bool(images) and super().check(str(images[0]))
+
+    def correct(self, directory: str = "./") -> dict:
+        for folder in (Path(directory), *image_folders(directory)):
+            super().correct(str(folder))
+        return {"errors": ["Walltime reached"], "actions": None}
+
+
+def neb_handlers() -> list:
+    """custodian handlers that can see a VASP NEB run (see the module's notes)."""
+    return [
+        VaspErrorHandler(output_filename="vasp.out"),
+        StdErrHandler(output_filename="std_err.txt"),
+        FrozenJobErrorHandler(output_filename="vasp.out"),
+        NebWalltimeHandler(),
+    ]
+
+
+def _checkpoint(images: list[Structure], incar: dict) -> Path | None:
+    root = os.environ.get(CHECKPOINTS_ENV)
+    return Path(root) / band_key(images, {"vasp_incar": incar}) if root else None
+
+
+def interrupted_images(images: list[Structure], previous: str | Path) -> list[Structure] | None:
+    """The interior images' last positions in an interrupted run's folder (CONTCARs), between
+    the given end points; None when any is missing, empty, unreadable or another cell's."""
+    folders = image_folders(previous)
+    if len(folders) != len(images) - 2:
+        return None
+    interior = []
+    for folder, start in zip(folders, images[1:-1], strict=True):
+        try:
+            structure = Poscar.from_file(folder / "CONTCAR").structure
+        except Exception:  # a CONTCAR cut or never written by the killed run: pymatgen raises several
+            return None
+        same = structure.composition == start.composition and len(structure) == len(start)
+        if not same or abs(structure.volume - start.volume) > 1e-3 * start.volume:
+            return None
+        interior.append(structure)
+    return [images[0], *interior, images[-1]]
+
+
+def resumed_images(images: list[Structure], incar: dict) -> tuple[list[Structure], int]:
+    """The band to start from: the interrupted run's images if this band was run before and
+    stopped, else ``images``; and the ionic steps that run had made. Leaves the pointer to
+    the current folder (and the marker ``ionflow status`` reads)."""
+    folder = _checkpoint(images, incar)
+    if folder is None:
+        return images, 0
+    folder.mkdir(parents=True, exist_ok=True)
+    pointer = folder / POINTER
+    start, steps = images, 0
+    if pointer.exists():
+        previous = Path(json.loads(pointer.read_text())["run"])
+        found = interrupted_images(images, previous)
+        if found is not None:
+            start, steps = found, ionic_steps(previous)
+    atomic_write(pointer, json.dumps({"run": str(Path.cwd())}).encode())
+    atomic_write(Path.cwd() / MARKER, json.dumps({"vasp_run": str(Path.cwd())}).encode())
+    return start, steps
+
+
+def finished(images: list[Structure], incar: dict) -> None:
+    """The band is done: forget its pointer."""
+    folder = _checkpoint(images, incar)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
+class ResumableNebMaker(NebFromImagesMaker):
+    """atomate2's VASP CI-NEB with :func:`neb_handlers`, resuming an interrupted band."""
+
+    name: str = "ionflow CI-NEB"
+
+    def __post_init__(self) -> None:
+        self.run_vasp_kwargs = {**self.run_vasp_kwargs, "job_type": JobType.NEB, "handlers": neb_handlers()}
+
+    @vasp_neb_job
+    def make(self, images: list[Structure], prev_dir: str | Path | None = None):
+        """atomate2's NEB job, from the interrupted run's images when there is one."""
+        incar = dict(self.input_set_generator.user_incar_settings or {})
+        start, _ = resumed_images(images, incar)
+        response = NebFromImagesMaker.make.original(self, start, prev_dir)
+        finished(images, incar)
+        return response
