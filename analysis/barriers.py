@@ -26,6 +26,24 @@ DROP_TOLERANCE = 0.02
 """eV: an image this far below an end point means the end point was not the band's minimum."""
 
 
+def barrier_rows(store: Store, host: str | None = None, species: list[str] | None = None) -> list[dict]:
+    """The stored ``MigrationBarrierDoc`` documents, whole, of ``host`` and ``species``."""
+    store.connect()
+    try:
+        return list(store.query(criteria=_criteria(host, species)))
+    finally:
+        store.close()
+
+
+def _criteria(host: str | None, species: list[str] | None) -> dict:
+    criteria: dict = {"doc_type": "MigrationBarrierDoc"}
+    if host:
+        criteria["host"] = host
+    if species:
+        criteria["species"] = {"$in": list(species)}
+    return criteria
+
+
 def barrier_frame(store: Store, host: str | None = None, species: list[str] | None = None) -> pd.DataFrame:
     """Migration barriers in ``store`` as a DataFrame (columns named as in :data:`COLUMNS`).
 
@@ -38,14 +56,13 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     species
         Keep only these mobile species (e.g. ``["Li", "Cu"]``).
     """
-    criteria: dict = {"doc_type": "MigrationBarrierDoc"}
-    if host:
-        criteria["host"] = host
-    if species:
-        criteria["species"] = {"$in": list(species)}
     store.connect()
     try:
-        rows = list(store.query(criteria=criteria, properties=[*COLUMNS, "energies", "relaxed_hop_length"]))
+        rows = list(
+            store.query(
+                criteria=_criteria(host, species), properties=[*COLUMNS, "energies", "relaxed_hop_length"]
+            )
+        )
     finally:
         store.close()
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies", "relaxed_hop_length"])

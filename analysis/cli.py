@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from maggma.core import Store
+from monty.json import MontyEncoder
 from rich.table import Table
 
-from ionflow.analysis.barriers import barrier_frame
+from ionflow.analysis.barriers import barrier_frame, barrier_rows
 from ionflow.analysis.charges import charge_frame, interface_profile, species_charge_frame
+from ionflow.analysis.emmet_docs import pathway_results
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
 from ionflow.analysis.schemas import StaticRunDoc
-from ionflow.analysis.store import ResultsFileStore, results_store, save_results
+from ionflow.analysis.store import ResultsFileStore, results_data_store, results_store, save_results
 from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
 from ionflow.analysis.vasp_static import run_elements, static_run_from_vasp
 from ionflow.inputs.cli import console, read_structure
@@ -71,12 +74,23 @@ def barriers(
     results: Results = None,
     host: Annotated[str | None, typer.Option(help="Only this host.")] = None,
     species: Annotated[str | None, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table, csv, json, markdown, or emmet (emmet's NebPathwayResult per host and species).",
+        ),
+    ] = "table",
 ) -> None:
     """One row per hop: host, species, hop, length, Ea forward/reverse, ΔE, engine, converged.
 
     Example: ionflow barriers --species Li,Cu --format markdown
     """
+    if fmt == "emmet":
+        rows = barrier_rows(stored_results(results), host, species.split(",") if species else None)
+        paths = pathway_results(rows, results_data_store(results))
+        print(json.dumps([p.model_dump() for p in paths], cls=MontyEncoder, indent=1))
+        return
     frame = barrier_frame(stored_results(results), host, species.split(",") if species else None)
     if frame.empty:
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import ClassVar
 
+from emmet.core.neb import NebResult
 from pydantic import BaseModel, Field
 
 
@@ -82,7 +84,14 @@ class MigrationBarrierDoc(BaseModel):
     force_calls_before_resume: int = Field(
         0, description="force evaluations of the band before the interruption (included in force_calls)"
     )
+    band: NebResult | None = Field(
+        None,
+        description="the converged band as emmet's NebResult (images, energies, barrier analysis); "
+        "kept in the data store beside the results (jobflow's additional store 'data'), not in the results",
+    )
     provenance: Provenance = Field(default_factory=Provenance)
+
+    LARGE_FIELDS: ClassVar[tuple[str, ...]] = ("band",)
 
     @property
     def result_id(self) -> str:

@@ -138,23 +138,51 @@ def results_store(location: str | Path | None = None) -> Store:
     A ``mongodb://`` or ``mongodb+srv://`` URI gives a MongoDB store (the URI's database, or
     ``ionflow``; collection ``results``); ``${VAR}`` references in it are expanded here.
     """
-    where = expand_secrets(str(location or os.environ.get(ENV_RESULTS) or DEFAULT_RESULTS))
+    where = _where(location)
     if is_mongodb(where):
-        return ResultsMongoStore.from_uri(
-            where,
-            collection_name="results",
-            database=uri_database(where) or "ionflow",
-            key="result_id",
-            mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
-        )
+        return _results_collection(where, "results", "result_id")
     return ResultsFileStore(where)
 
 
+def _where(location: str | Path | None) -> str:
+    """The results' location: given, else ``$IONFLOW_RESULTS``, else the default file; expanded."""
+    return expand_secrets(str(location or os.environ.get(ENV_RESULTS) or DEFAULT_RESULTS))
+
+
+def _results_collection(uri: str, collection: str, key: str) -> ResultsMongoStore:
+    """A collection of the results' MongoDB database (the URI's, or ``ionflow``)."""
+    return ResultsMongoStore.from_uri(
+        uri,
+        collection_name=collection,
+        database=uri_database(uri) or "ionflow",
+        key=key,
+        mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
+    )
+
+
+def results_data_store(location: str | Path | None = None) -> Store:
+    """Where the large parts of results go (a NEB's band geometries: emmet's ``NebResult``),
+    beside the results store: ``RESULTS-data.json`` beside a results file, collection
+    ``results_data`` beside a MongoDB one. jobflow's ``JobStore`` puts them there as its
+    additional store ``data`` (one document per blob, keyed by ``blob_uuid``)."""
+    where = _where(location)
+    if is_mongodb(where):
+        return _results_collection(where, "results_data", "blob_uuid")
+    path = Path(where).expanduser().resolve()  # jobs write it from their own folders
+    return ResultsFileStore(path.with_name(f"{path.stem}-data{path.suffix or '.json'}"), key="blob_uuid")
+
+
 def save_results(store: Store, docs: Iterable[BaseModel]) -> int:
-    """Upsert result documents into ``store`` (keyed by their ``result_id``); return how many."""
+    """Upsert result documents into ``store`` (keyed by their ``result_id``), without their
+    large parts (a document's ``LARGE_FIELDS``: those live in the data store); return how many."""
     rows = [
-        {"result_id": d.result_id, "doc_type": type(d).__name__, **d.model_dump(mode="json")} for d in docs
-    ]  # type: ignore[attr-defined]
+        {
+            "result_id": d.result_id,  # type: ignore[attr-defined]
+            "doc_type": type(d).__name__,
+            **d.model_dump(mode="json", exclude=set(getattr(d, "LARGE_FIELDS", ()))),
+        }
+        for d in docs
+    ]
     store.connect()
     try:
         if rows:

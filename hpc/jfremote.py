@@ -14,6 +14,7 @@ from pathlib import Path
 
 import yaml
 
+from ionflow.analysis.store import results_data_store
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.hpc.submit import resolved
@@ -69,7 +70,7 @@ def project_data(
             "@module": "jobflow.core.store",
             "@class": "JobStore",
             "docs_store": docs_store or _mongo_store(expand_secrets(profile.launchpad), "ionflow_outputs"),
-            "additional_stores": {},
+            "additional_stores": {"data": results_data_store(profile.results).as_dict()},  # NEB bands
         },
         "runner": {"delay_checkout": 5, "delay_check_run_status": 5, "delay_advance_status": 5},
     }

@@ -22,7 +22,7 @@ from fireworks import LaunchPad
 from jobflow import JobStore
 from maggma.stores import MongoStore
 
-from ionflow.analysis.store import ResultsFileStore
+from ionflow.analysis.store import ResultsFileStore, results_data_store
 from ionflow.hpc.filedb import FileDatabase
 from ionflow.hpc.profiles import ClusterProfile
 from ionflow.inputs.errors import InputError
@@ -129,7 +129,8 @@ def job_store(profile: ClusterProfile) -> JobStore:
     """jobflow's store of job outputs: beside a file LaunchPad, or the LaunchPad's database.
 
     Made in the process that runs or reads jobs, never put into a workflow: the LaunchPad's
-    documents hold no URI (and so no password).
+    documents hold no URI (and so no password). Large outputs (NEB bands) go to its additional
+    store ``data``, beside the results (:func:`~ionflow.analysis.store.results_data_store`).
     """
     db_file = launchpad_file(profile)
     if db_file is None:
@@ -140,5 +141,6 @@ def job_store(profile: ClusterProfile) -> JobStore:
             key="uuid",
             mongoclient_kwargs={"serverSelectionTimeoutMS": SERVER_TIMEOUT_MS},
         )
-        return JobStore(store)
-    return JobStore(ResultsFileStore(db_file.with_name(f"{db_file.stem}-outputs.json"), key="uuid"))
+        return JobStore(store, additional_stores={"data": results_data_store(profile.results)})
+    docs = ResultsFileStore(db_file.with_name(f"{db_file.stem}-outputs.json"), key="uuid")
+    return JobStore(docs, additional_stores={"data": results_data_store(profile.results)})

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from jobflow import Flow
+from jobflow import Flow, JobStore
 from maggma.core import Store
+from maggma.stores import MemoryStore
 
 from ionflow.analysis.barriers import barrier_frame
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
-from ionflow.analysis.store import completed_flow, results_store, save_results
+from ionflow.analysis.store import completed_flow, results_data_store, results_store, save_results
 from ionflow.inputs.presets import presets_fingerprint
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
@@ -68,20 +69,26 @@ class JobProgress(logging.Handler):
 
 
 def run_flows(
-    flows: list[tuple[str, Flow]], store: Store, work_dir: Path, run_key: str = "", recompute: bool = False
+    flows: list[tuple[str, Flow]],
+    store: Store,
+    work_dir: Path,
+    run_key: str = "",
+    recompute: bool = False,
+    data: Store | None = None,
 ) -> tuple[int, int]:
     """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress per job;
     store each flow's results as soon as it finishes, with the record that it finished in the
     same write, so a later failure or kill loses nothing. A rerun skips every flow whose
     results are stored for the same inputs and settings (unless ``recompute``), and a NEB
-    killed mid-band resumes from its checkpoint in ``work_dir/checkpoints``.
+    killed mid-band resumes from its checkpoint in ``work_dir/checkpoints``. The jobs' large
+    outputs (NEB bands) go to ``data`` (jobflow's additional store ``data``), default in memory.
     Returns the jobs run and the flows skipped."""
     work_dir.mkdir(parents=True, exist_ok=True)
     # NEB bands are checkpointed here: a rerun after a kill resumes a band where it stopped
     checkpoints = os.environ.get(CHECKPOINTS_ENV)
     os.environ[CHECKPOINTS_ENV] = str((work_dir / "checkpoints").resolve())
     try:
-        return _run_flows(flows, store, work_dir, run_key, recompute)
+        return _run_flows(flows, store, work_dir, run_key, recompute, data)
     finally:
         if checkpoints is None:
             os.environ.pop(CHECKPOINTS_ENV, None)
@@ -90,7 +97,12 @@ def run_flows(
 
 
 def _run_flows(
-    flows: list[tuple[str, Flow]], store: Store, work_dir: Path, run_key: str, recompute: bool
+    flows: list[tuple[str, Flow]],
+    store: Store,
+    work_dir: Path,
+    run_key: str,
+    recompute: bool,
+    data: Store | None,
 ) -> tuple[int, int]:
     from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -123,7 +135,14 @@ def _run_flows(
                 if not console.is_terminal:
                     console.print(f"== {label}", highlight=False)
                 responses = run_locally(
-                    flow, create_folders=True, root_dir=work_dir, log=False, ensure_success=True
+                    flow,
+                    store=JobStore(
+                        MemoryStore(), additional_stores={"data": data if data is not None else MemoryStore()}
+                    ),
+                    create_folders=True,
+                    root_dir=work_dir,
+                    log=False,
+                    ensure_success=True,
                 )
                 docs = [
                     r.output
@@ -159,7 +178,8 @@ def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> 
     engine_named(fields.get("engine", DEFAULT_ENGINE))
     spec = FlowSpec(**fields)
     store = results_store(results)
-    run_flows(build_flows(spec), store, work_dir, spec_fingerprint(spec), recompute)
+    data = results_data_store(results)
+    run_flows(build_flows(spec), store, work_dir, spec_fingerprint(spec), recompute, data)
     return store
 
 
@@ -273,9 +293,10 @@ def run_demo(
     from ionflow.workflows.demo import demo_flows  # deferred: engines (torch, CHGNet, GPAW), ~5 s
 
     store = results_store(results)
+    data = results_data_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
         flows = demo_flows(quick=quick)
-    run_flows(flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick)), recompute)
+    run_flows(flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick)), recompute, data)
     print_frame(
         charge_frame(store),
         "table",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from jobflow import Flow, Job, Maker, job
 from pymatgen.core import Structure
 
+from ionflow.analysis.emmet_docs import neb_result
 from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
@@ -33,13 +34,13 @@ def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) 
     return float(initial[moving_index].distance(final[moving_index]))
 
 
-@job
+@job(data="band")  # the band's images go to the JobStore's data store, not the documents
 def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> MigrationBarrierDoc:
     """IDPP images between the relaxed end points, then CI-NEB on the embedded engine, from
     the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
     into one minimum: no hop, no band."""
     start = time.perf_counter()
-    resumed: dict = {}
+    extra: dict = {}  # the band (emmet's NebResult) and, for a resumed band, where it resumed
     separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
     engine = settings.engine
     if separation < ONE_MINIMUM:
@@ -70,12 +71,13 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
                 method=settings.method,
                 checkpoint=NebCheckpoint.for_band(images, band_settings),
             )
-            resumed = {
-                "resumed_at_step": band.resumed_at_step,
-                "force_calls_before_resume": band.force_calls_before_resume,
-            }
+            extra.update(
+                resumed_at_step=band.resumed_at_step, force_calls_before_resume=band.force_calls_before_resume
+            )
         energies, band_calls = band.energies, band.force_calls
         converged = bool(end_points["converged"]) and band.converged
+        tags = [hop["host"], hop["species"], hop["hop_id"], engine, hop["location"]]
+        extra["band"] = neb_result(energies, converged, tags, images=band.images)
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
     return MigrationBarrierDoc.from_hop(
         energies,
@@ -87,7 +89,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
         force_calls=end_points["force_calls"] + band_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
-        **resumed,
+        **extra,
     )
 
 

@@ -11,6 +11,7 @@ barrier is untouched throughout. Every batch job sleeps 3 s in its pre-run (the 
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -69,6 +70,10 @@ def test_submitted_flow_runs_through_slurm(cluster, first_run):
     # Cu vacancy migration: 0.70 eV measured (Ehrhart, Landolt-Börnstein III/25); EMT is a model
     assert 0.5 < doc["forward_barrier"] < 1.0
     assert doc["provenance"]["job_uuid"] and doc["provenance"]["flow_uuid"]
+    assert "band" not in doc  # the band's images are in the data store beside the results
+    blobs = json.loads((folder / "results-data.json").read_text())
+    (band,) = (b["data"] for b in blobs if b["job_uuid"] == doc["provenance"]["job_uuid"])
+    assert len(band["images"]) == 5 and band["energies"] == pytest.approx(doc["energies"])
 
 
 def test_batch_jobs_hold_no_lock_and_no_database_file(cluster, first_run):
