@@ -11,7 +11,7 @@ around each of FireWorks' reads and writes, never for the run.
 reserved job in turn, each in its own launch folder; then, while the walltime leaves room for
 one more job as long as the longest this batch job has run (with a margin), it reserves up to
 ``pack`` of the jobs its workflows made ready under its own batch job id and runs them too.
-What is left is queued in new packs.
+What is left of its own workflows is queued in new packs.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from jobflow import SETTINGS
 from ionflow.hpc.launchpad import job_store, launchpad_session, open_launchpad
 from ionflow.hpc.profiles import ClusterProfile, load_profile
 from ionflow.hpc.schedulers import SCHEDULERS
-from ionflow.hpc.submit import launch_ready, pack_member_dir, resolved, said_queued
+from ionflow.hpc.submit import launch_ready, pack_member_dir, resolved, said_queued, workflow_nodes
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.vasp_neb import WALLTIME_ENV
@@ -63,12 +63,8 @@ def _reserve_successors(profile: ClusterProfile, batch_job: str, ran: list[int],
     each in its own folder in the pack's ``folder``."""
     taken: list[int] = []
     with launchpad_session(profile) as lp:
-        nodes: set[int] = set()
-        for wf in lp.workflows.find({"nodes": {"$in": ran}}, {"nodes": 1}):
-            nodes.update(wf["nodes"])
-        ready = sorted(
-            d["fw_id"] for d in lp.fireworks.find({"state": "READY", "fw_id": {"$in": sorted(nodes)}})
-        )
+        found = lp.fireworks.find({"state": "READY", "fw_id": {"$in": workflow_nodes(lp, ran)}}, {"fw_id": 1})
+        ready = sorted(d["fw_id"] for d in found)
         for fw_id in ready[: profile.pack]:
             fw, launch_id = lp.reserve_fw(FWorker(), str(pack_member_dir(folder, fw_id)), fw_id=fw_id)
             if fw is not None:
@@ -101,7 +97,7 @@ def run_pack(profile_path: str, fw_ids: list[int]) -> list[tuple[int, str]]:
                 f"pack goes on with {', '.join(map(str, todo))} ({left:.0f} s of walltime left)", flush=True
             )
     with launchpad_session(profile) as lp_session:
-        return launch_ready(lp_session, profile)
+        return launch_ready(lp_session, profile, of=ran)
 
 
 def _fw_ids(text: str) -> list[int]:

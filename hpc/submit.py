@@ -136,9 +136,13 @@ class _SchedulerErrors(logging.Handler):
         logging.getLogger(logger).removeHandler(self)
 
 
-def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> list[tuple[int, str]]:
+def launch_ready(
+    lp: LaunchPad, profile: ClusterProfile, limit: int = 1000, of: list[int] | None = None
+) -> list[tuple[int, str]]:
     """Reserve each ready firework and queue a batch job for it (with ``pack`` above 1: for up
-    to ``pack`` of them of one workflow): ``[(fw_id, job id)]``.
+    to ``pack`` of them of one workflow): ``[(fw_id, job id)]``. With ``of`` (firework ids),
+    only the ready fireworks of their workflows (a pack queues what its own workflows made
+    ready, never the jobs another pack is about to go on with).
 
     A submission that fails cancels the jobs this call queued and raises, so the caller's
     LaunchPad session is dropped and nothing is half-submitted.
@@ -147,7 +151,10 @@ def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> l
     queued: list[tuple[int, str]] = []
     logger = f"qadapter.{adapter.q_name}"
     said = _SchedulerErrors(logger)
-    ready = sorted(d["fw_id"] for d in lp.fireworks.find({"state": "READY"}, {"fw_id": 1}))[:limit]
+    criteria: dict = {"state": "READY"}
+    if of is not None:
+        criteria["fw_id"] = {"$in": workflow_nodes(lp, of)}
+    ready = sorted(d["fw_id"] for d in lp.fireworks.find(criteria, {"fw_id": 1}))[:limit]
     try:
         if profile.pack > 1:
             for pack in ready_packs(lp, ready, profile.pack):
@@ -157,6 +164,14 @@ def launch_ready(lp: LaunchPad, profile: ClusterProfile, limit: int = 1000) -> l
     finally:
         said.detach(logger)
     return queued
+
+
+def workflow_nodes(lp: LaunchPad, fw_ids: list[int]) -> list[int]:
+    """Every firework of the workflows holding ``fw_ids``."""
+    nodes: set[int] = set()
+    for wf in lp.workflows.find({"nodes": {"$in": list(fw_ids)}}, {"nodes": 1}):
+        nodes.update(wf["nodes"])
+    return sorted(nodes)
 
 
 def ready_packs(lp: LaunchPad, fw_ids: list[int], size: int) -> list[list[int]]:
