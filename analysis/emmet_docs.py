@@ -8,12 +8,13 @@ an ``NebPathwayResult`` (``hops`` keyed by hop id): ``ionflow barriers --format 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from emmet.core.neb import BarrierAnalysis, NebMethod, NebPathwayResult, NebResult
-from emmet.core.types.enums import TaskState
 from maggma.core import Store
 from pymatgen.core import Structure
+
+if TYPE_CHECKING:
+    from emmet.core.neb import NebPathwayResult, NebResult
 
 
 def neb_result(
@@ -24,6 +25,11 @@ def neb_result(
     images: list[Structure] | None = None,
 ) -> NebResult:
     """emmet's ``NebResult`` of a climbing-image band (end points included in ``energies``)."""
+    # deferred: emmet's NEB module imports its task documents (3 s), which every ionflow
+    # command and batch job would pay; only the NEB job and the export need it
+    from emmet.core.neb import BarrierAnalysis, NebMethod, NebResult
+    from emmet.core.types.enums import TaskState
+
     return NebResult(
         images=images,
         energies=list(energies),
@@ -55,6 +61,8 @@ def _band_images(data: Store | None, job_uuids: list[str]) -> dict[str, list[dic
 def pathway_results(rows: list[dict[str, Any]], data: Store | None = None) -> list[NebPathwayResult]:
     """One ``NebPathwayResult`` per host and species from stored ``MigrationBarrierDoc`` rows
     (hops that relaxed into one minimum have no band and are left out)."""
+    from emmet.core.neb import NebPathwayResult  # deferred: 3 s of imports (see neb_result)
+
     uuids = [r["provenance"]["job_uuid"] for r in rows if (r.get("provenance") or {}).get("job_uuid")]
     images = _band_images(data, uuids)
     groups: dict[tuple[str, str], dict[str, NebResult]] = {}

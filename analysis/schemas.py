@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from emmet.core.neb import NebResult
 from pydantic import BaseModel, Field
 
 
@@ -84,9 +83,9 @@ class MigrationBarrierDoc(BaseModel):
     force_calls_before_resume: int = Field(
         0, description="force evaluations of the band before the interruption (included in force_calls)"
     )
-    band: NebResult | None = Field(
+    band: dict | None = Field(
         None,
-        description="the converged band as emmet's NebResult (images, energies, barrier analysis); "
+        description="the converged band, emmet's NebResult as a dict (images, energies, barrier analysis); "
         "kept in the data store beside the results (jobflow's additional store 'data'), not in the results",
     )
     provenance: Provenance = Field(default_factory=Provenance)

@@ -77,7 +77,7 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
         energies, band_calls = band.energies, band.force_calls
         converged = bool(end_points["converged"]) and band.converged
         tags = [hop["host"], hop["species"], hop["hop_id"], engine, hop["location"]]
-        extra["band"] = neb_result(energies, converged, tags, images=band.images)
+        extra["band"] = neb_result(energies, converged, tags, images=band.images).model_dump()
     # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
     return MigrationBarrierDoc.from_hop(
         energies,

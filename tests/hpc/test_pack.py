@@ -5,7 +5,7 @@ EMT: end points, CI-NEB and the record job per hop), 24 jobs, submitted with ``-
 every job runs, each keeps its own row, batch job and launch folder in ``ionflow status``,
 and all 24 take at most 5 batch jobs (one job per batch job would take 24).
 A pack killed with scancel before its jobs ran leaves each of them LOST, and ``ionflow rerun
---lost`` finishes them.
+--lost`` finishes them (marked slow).
 """
 
 from __future__ import annotations
@@ -96,6 +96,7 @@ def test_24_jobs_packed_by_four_take_at_most_five_batch_jobs(tmp_path):
     assert f"-{later['queue_id']}.out" in logs and "pack goes on with" in logs
 
 
+@pytest.mark.slow  # ~45 s; status finds a pack's jobs by the batch job id each row carries (tested above)
 def test_a_killed_pack_leaves_its_jobs_lost_and_each_is_rerun(tmp_path):
     profile = write_profile(tmp_path, pre_run="'sleep 30'")
     ionflow(
