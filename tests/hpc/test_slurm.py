@@ -178,6 +178,7 @@ def test_cancel_defuses_a_workflow(cluster, first_run):
         assert squeue.strip() == ""
 
 
+@pytest.mark.slow  # ~1 min; keeps the default suite under 30 min (29:13 with it on 9c3910a)
 def test_a_stranded_ready_job_is_shown_with_its_fix(cluster, first_run):
     """A workflow added without queueing (as when a batch job's chain step could not submit):
     status says which jobs wait and the command that queues them; that command does."""
