@@ -26,6 +26,9 @@ from ase.io import Trajectory
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from ionflow.analysis.neb import IMAGE_DIR
+from ionflow.analysis.vasp_files import find_vasp_file, run_cost
+from ionflow.inputs.errors import InputError
 from ionflow.inputs.files import atomic_write
 
 CHECKPOINTS_ENV = "IONFLOW_CHECKPOINTS"
@@ -68,8 +71,7 @@ class NebCheckpoint:
             return None
         checkpoint = cls(Path(root) / band_key(images, settings))
         checkpoint.folder.mkdir(parents=True, exist_ok=True)
-        marker = {"checkpoint": str(checkpoint.folder), "images": len(images)}
-        atomic_write(Path.cwd() / MARKER, json.dumps(marker).encode())
+        mark_launch_folder({"checkpoint": str(checkpoint.folder), "images": len(images)})
         return checkpoint
 
     def last_band(self, n_images: int) -> tuple[list[Structure], int] | None:
@@ -111,17 +113,27 @@ def _readable_json(path: Path) -> bool:
 
 def image_folders(run: str | Path) -> list[Path]:
     """The interior image folders of a VASP NEB run (``01`` ... ``NN-1``)."""
-    folders = sorted(p for p in Path(run).glob("[0-9][0-9]") if p.is_dir())
+    run = Path(run)
+    if not run.is_dir():  # the interrupted run's folder was removed: nothing to resume from
+        return []
+    folders = sorted(p for p in run.iterdir() if p.is_dir() and IMAGE_DIR.match(p.name))
     return folders[1:-1]
 
 
 def ionic_steps(run: str | Path) -> int:
-    """Ionic steps a VASP NEB run made (its first image's OUTCAR)."""
+    """Ionic steps a VASP NEB run made (its first image's OUTCAR, plain or gzipped; 0 when
+    there is none or it cannot be read)."""
     folders = image_folders(run)
+    outcar = find_vasp_file(folders[0], "OUTCAR") if folders else None
     try:
-        return folders[0].joinpath("OUTCAR").read_text(errors="replace").count("LOOP+") if folders else 0
-    except OSError:
+        return run_cost(outcar).ionic_steps if outcar else 0
+    except InputError:  # a gzip cut short by the kill
         return 0
+
+
+def mark_launch_folder(marker: dict) -> None:
+    """Name the job's checkpoint in the current (launch) folder, for ``ionflow status``."""
+    atomic_write(Path.cwd() / MARKER, json.dumps(marker).encode())
 
 
 def resumable_steps(launch_dir: str | Path | None) -> int:

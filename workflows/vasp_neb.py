@@ -31,7 +31,13 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Poscar
 
 from ionflow.inputs.files import atomic_write
-from ionflow.workflows.checkpoint import CHECKPOINTS_ENV, MARKER, band_key, image_folders, ionic_steps
+from ionflow.workflows.checkpoint import (
+    CHECKPOINTS_ENV,
+    band_key,
+    image_folders,
+    ionic_steps,
+    mark_launch_folder,
+)
 
 WALLTIME_ENV = "IONFLOW_WALLTIME_S"
 """The batch job's walltime in seconds (the rocket sets it from the profile)."""
@@ -108,7 +114,7 @@ def resumed_images(images: list[Structure], incar: dict) -> tuple[list[Structure
         if found is not None:
             start, steps = found, ionic_steps(previous)
     atomic_write(pointer, json.dumps({"run": str(Path.cwd())}).encode())
-    atomic_write(Path.cwd() / MARKER, json.dumps({"vasp_run": str(Path.cwd())}).encode())
+    mark_launch_folder({"vasp_run": str(Path.cwd())})
     return start, steps
 
 
