@@ -4,7 +4,8 @@
 ``--fw_id`` in reservation mode). It opens the profile's LaunchPad itself, so no file with the
 database's URI is written for the batch job, runs :func:`fireworks.core.rocket_launcher.launch_rocket`
 (FireWorks' own code: checkout, run, complete), with jobflow's job store made here from the
-profile, and then queues every job its finish made ready. A file LaunchPad is locked only
+profile, and then queues the ready jobs of its own workflow (never another workflow's: a pack
+may be about to go on with those). A file LaunchPad is locked only
 around each of FireWorks' reads and writes, never for the run.
 
 ``... PROFILE pack --fw_id N,M,...`` (a pack, ``pack`` above 1): the same rocket for each
@@ -32,7 +33,7 @@ from ionflow.hpc.schedulers import SCHEDULERS
 from ionflow.hpc.submit import launch_ready, pack_member_dir, resolved, said_queued, workflow_nodes
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
-from ionflow.workflows.vasp_neb import WALLTIME_ENV
+from ionflow.workflows.neb_handlers import WALLTIME_ENV
 
 WALLTIME_MARGIN = 1.5
 """A pack starts another job only when the walltime left exceeds this many times the longest
@@ -51,11 +52,11 @@ def _prepared(profile_path: str) -> ClusterProfile:
 
 
 def run(profile_path: str, fw_id: int | None) -> list[tuple[int, str]]:
-    """Run the reserved firework ``fw_id`` here, then queue the jobs that became ready."""
+    """Run the reserved firework ``fw_id`` here, then queue the ready jobs of its workflow."""
     profile = _prepared(profile_path)
     launch_rocket(open_launchpad(profile), FWorker(), fw_id=fw_id, strm_lvl="INFO")
     with launchpad_session(profile) as lp:
-        return launch_ready(lp, profile)
+        return launch_ready(lp, profile, of=None if fw_id is None else [fw_id])
 
 
 def _reserve_successors(profile: ClusterProfile, batch_job: str, ran: list[int], folder: Path) -> list[int]:

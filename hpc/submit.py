@@ -298,7 +298,8 @@ def _already_submitted(profile: ClusterProfile, wf_id: int, name: str) -> Submis
 
 
 def submit_spec(spec: FlowSpec, profile: ClusterProfile, launch: bool = True) -> Submission:
-    """Add the spec's workflow to the LaunchPad (once) and queue its ready jobs.
+    """Add the spec's workflow to the LaunchPad (once) and queue its ready jobs (its own only:
+    another workflow's ready jobs may be the ones its pack is about to go on with).
 
     The flows are built before the LaunchPad is taken (building can relax a host); the
     LaunchPad is then held for the few seconds it takes to add the workflow and queue it.
@@ -324,7 +325,7 @@ def submit_spec(spec: FlowSpec, profile: ClusterProfile, launch: bool = True) ->
         else:
             wf_id = min(lp.add_wf(wf).values())
             try:
-                queued = launch_ready(lp, profile) if launch else []
+                queued = launch_ready(lp, profile, of=[wf_id]) if launch else []
             except BaseException:
                 if db_file is None:  # MongoDB: take the workflow out again
                     lp.delete_wf(wf_id)

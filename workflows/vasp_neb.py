@@ -1,13 +1,5 @@
-"""VASP's CI-NEB on a cluster: custodian handlers that see a NEB, and a rerun that resumes.
-
-custodian reads a run's OUTCAR, OSZICAR and vasprun.xml in the run folder; a VASP NEB writes
-them in the image folders (``01`` ... ``NN``), so most of atomate2's default handlers look at
-nothing, and its walltime handler never stops the run before the scheduler kills it
-(measured on a real NEB folder in ``tests/workflows/test_vasp_neb_resume.py``). The NEB job
-gets its own set (:data:`NEB_HANDLERS`): VASP's own error messages (``vasp.out``), the MPI's
-standard error, a frozen run, and :class:`NebWalltimeHandler`, which times the ionic steps in
-the images' OUTCARs and writes the STOPCAR (LSTOP: finish the ionic step, write CONTCARs) in
-the run folder and in every image folder before the walltime.
+"""VASP's CI-NEB on a cluster: atomate2's NEB job with handlers that see a NEB
+(:mod:`ionflow.workflows.neb_handlers`), and a rerun that resumes.
 
 A rerun of a killed or stopped NEB (``ionflow rerun --lost``; the job runs in a new folder)
 starts from the last positions of the interrupted run's images (their CONTCARs) instead of
@@ -26,7 +18,6 @@ from pathlib import Path
 
 from atomate2.vasp.jobs.neb import NebFromImagesMaker, vasp_neb_job
 from atomate2.vasp.run import JobType
-from custodian.vasp.handlers import FrozenJobErrorHandler, StdErrHandler, VaspErrorHandler, WalltimeHandler
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Poscar
 
@@ -38,40 +29,9 @@ from ionflow.workflows.checkpoint import (
     ionic_steps,
     mark_launch_folder,
 )
+from ionflow.workflows.neb_handlers import neb_handlers
 
-WALLTIME_ENV = "IONFLOW_WALLTIME_S"
-"""The batch job's walltime in seconds (the rocket sets it from the profile)."""
 POINTER = "vasp_run.json"
-
-
-class NebWalltimeHandler(WalltimeHandler):
-    """custodian's walltime handler for a NEB: ionic-step timings from the first image's
-    OUTCAR, the STOPCAR in the run folder and in every image folder. Without ``wall_time`` it
-    takes ``$IONFLOW_WALLTIME_S``, then custodian's own variables (PBS_WALLTIME, SBATCH_TIMELIMIT)."""
-
-    def __init__(self, wall_time: int | None = None, buffer_time: int = 300) -> None:
-        if wall_time is None and os.environ.get(WALLTIME_ENV):
-            wall_time = int(os.environ[WALLTIME_ENV])
-        super().__init__(wall_time=wall_time, buffer_time=buffer_time)
-
-    def check(self, directory: str = "./") -> bool:
-        images = image_folders(directory)
-        return bool(images) and super().check(str(images[0]))
-
-    def correct(self, directory: str = "./") -> dict:
-        for folder in (Path(directory), *image_folders(directory)):
-            super().correct(str(folder))
-        return {"errors": ["Walltime reached"], "actions": None}
-
-
-def neb_handlers() -> list:
-    """custodian handlers that can see a VASP NEB run (see the module's notes)."""
-    return [
-        VaspErrorHandler(output_filename="vasp.out"),
-        StdErrHandler(output_filename="std_err.txt"),
-        FrozenJobErrorHandler(output_filename="vasp.out"),
-        NebWalltimeHandler(),
-    ]
 
 
 def _checkpoint(images: list[Structure], incar: dict) -> Path | None:

@@ -181,7 +181,8 @@ def test_cancel_defuses_a_workflow(cluster, first_run):
 @pytest.mark.slow  # ~1 min; keeps the default suite under 30 min (29:13 with it on 9c3910a)
 def test_a_stranded_ready_job_is_shown_with_its_fix(cluster, first_run):
     """A workflow added without queueing (as when a batch job's chain step could not submit):
-    status says which jobs wait and the command that queues them; that command does."""
+    status says which jobs wait and the command that queues them; submitting another workflow
+    leaves them alone; that command queues them."""
     from ionflow.hpc.profiles import load_profile
     from ionflow.hpc.submit import submit_spec
     from ionflow.workflows.specs import load_spec
@@ -192,6 +193,13 @@ def test_a_stranded_ready_job_is_shown_with_its_fix(cluster, first_run):
     assert added.created and added.queued == []
     table = " ".join(ionflow("status", "--cluster", str(profile), cwd=folder).stdout.split())
     assert "ready job(s) without a batch job" in table and "ionflow launch" in table
+    # submitting another workflow queues that workflow's jobs only: another workflow's ready
+    # jobs may be the ones its pack is about to go on with
+    other_spec = write_hop_spec(folder, "Cu", images=2)
+    other = ionflow("submit", str(other_spec), "--cluster", str(profile), cwd=folder)
+    assert "queued" in other.stdout
+    stranded = [r for r in status(profile, folder) if r["wf_id"] == added.wf_id]
+    assert stranded and {r["state"] for r in stranded} <= {"READY", "WAITING"}, stranded
     out = ionflow("launch", "--cluster", str(profile), cwd=folder).stdout
     assert "queued:" in out and "->" in out
     wait_until(profile, folder, all_completed(added.wf_id), "the launched workflow")
