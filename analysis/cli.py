@@ -1,4 +1,4 @@
-"""``ionflow barriers``: read the results store as tables."""
+"""``ionflow barriers``, ``charges``, ``transport``, ``plot``, ``parse``: the results store read as tables."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from maggma.core import Store
 from monty.json import MontyEncoder
@@ -96,6 +97,65 @@ def barriers(
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
         return
     print_frame(frame, fmt, "Migration barriers")
+
+
+def transport_frame(docs: list) -> pd.DataFrame:
+    """One row per species and dimension of ``docs`` (TransportDoc): the percolation barrier
+    and the hop that sets it."""
+    rows = [
+        {
+            "host": doc.host,
+            "species": doc.species,
+            "percolates in": f"{p.dimension}D",
+            "barrier (eV)": float("nan") if p.barrier is None else p.barrier,
+            "rate-limiting hop": p.hop_id or "not reached",
+            "hops with a barrier": f"{sum(h.barrier is not None for h in doc.hops)}/{len(doc.hops)}",
+        }
+        for doc in docs
+        for p in doc.percolation
+    ]
+    return pd.DataFrame(rows)
+
+
+def transport_command(
+    host_file: Annotated[Path, typer.Argument(help="The host structure the hops were computed in.")],
+    species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
+    name: Annotated[
+        str | None, typer.Option(help="The host's name in the results (default: the file's stem).")
+    ] = None,
+    max_distance: Annotated[
+        float | None, typer.Option(help="Longest hop (Å; default 1.05 x the nearest-neighbour distance).")
+    ] = None,
+    results: Results = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+) -> None:
+    """Percolation barriers: per species, the lowest barrier (E_KRA) at which its stored hops
+    connect into 1D channels, 2D layers and a 3D network, and the hop that sets it.
+
+    Example: ionflow transport Li6PS5Cl.cif --species Li --format markdown
+    """
+    from ionflow.analysis.transport import (  # deferred: diffusion analysis, ~3 s
+        transport,
+    )
+
+    host = read_structure(host_file)
+    host_name = name or host_file.stem
+    store = stored_results(results)
+    docs = [
+        transport(host, host_name, sp, barrier_rows(store, host_name, [sp]), max_distance)
+        for sp in species.split(",")
+    ]
+    if fmt == "json":
+        print(json.dumps([doc.model_dump() for doc in docs], indent=2))
+        return
+    print_frame(transport_frame(docs), fmt, f"Percolation barriers in {host_name}")
+    if fmt == "table":
+        for doc in docs:
+            for hop in doc.hops:
+                if hop.barrier is None:
+                    console.print(f"{doc.species} {hop.hop_id} ({hop.length:.2f} Å) left out: {hop.note}")
+            if not doc.complete:
+                console.print(f"{doc.species}: not every hop has a barrier, so these are upper bounds")
 
 
 def plot_neb_command(

@@ -24,6 +24,7 @@ from ionflow.analysis.cli import (
     parse_neb_command,
     plot_neb_command,
     plot_potential_command,
+    transport_command,
 )
 from ionflow.hpc import cluster_cli
 from ionflow.inputs.cli import app as build_app
@@ -42,6 +43,7 @@ for _name in ("submit", "status", "logs", "rerun", "cancel", "launch"):
     app.command(_name)(getattr(cluster_cli, _name))
 app.command("barriers")(barriers)
 app.command("charges")(charges)
+app.command("transport")(transport_command)
 plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
 plot_app.command("neb")(plot_neb_command)
 plot_app.command("potential")(plot_potential_command)

@@ -125,6 +125,24 @@ def nearest_neighbour_distance(structure: Structure, species: str) -> float:
     return float(dmat.min())
 
 
+def hop_id(species: str, rank: int) -> str:
+    """The name of a host's ``rank``-th shortest symmetry-distinct hop of ``species``."""
+    return f"{species}-hop{rank}"
+
+
+def hop_network(
+    host: Structure, species: str, max_distance: float | None = None
+) -> tuple[MigrationGraph, dict[int, str], float]:
+    """The hop network of ``species``'s own sublattice (pymatgen-analysis-diffusion's migration
+    graph: every hop up to ``max_distance``, by default 1.05 x the nearest-neighbour distance),
+    each of its symmetry-distinct hops' labels with the hop id :func:`find_hops` gives it
+    (shortest first), and the cutoff used."""
+    cutoff = max_distance if max_distance is not None else 1.05 * nearest_neighbour_distance(host, species)
+    graph = MigrationGraph.with_distance(host, species, max_distance=cutoff)
+    by_length = sorted(graph.unique_hops.items(), key=lambda item: float(item[1]["hop"].length))
+    return graph, {label: hop_id(species, rank) for rank, (label, _) in enumerate(by_length)}, cutoff
+
+
 def _minority_pairs(host: Structure, species: str, max_distance: float | None) -> tuple[float, list]:
     """Hops of the single ``species`` ion onto neighbouring sites of the other mobile cations."""
     ion = next(i for i, s in enumerate(host) if s.specie.symbol == species)
@@ -231,11 +249,15 @@ def find_hops(
     sc_mat = neb_supercell(host, name, min_length, min_atoms, max_atoms)
     if count >= 2:
         # the species' own sublattice: symmetry-distinct hops from MigrationGraph
-        cutoff = (
-            max_distance if max_distance is not None else 1.05 * nearest_neighbour_distance(host, species)
-        )
-        graph = MigrationGraph.with_distance(host, species, max_distance=cutoff)
-        pairs = [(i["hop"].isite, i["hop"].esite, float(i["hop"].length)) for i in graph.unique_hops.values()]
+        graph, names, cutoff = hop_network(host, species, max_distance)
+        pairs = [
+            (
+                graph.unique_hops[label]["hop"].isite,
+                graph.unique_hops[label]["hop"].esite,
+                float(graph.unique_hops[label]["hop"].length),
+            )
+            for label in names
+        ]
     else:
         # a lone ion (one Cu in a Li host): it hops into a vacancy on the shared cation
         # sublattice, i.e. onto a neighbouring site of another mobile cation
@@ -249,7 +271,7 @@ def find_hops(
             continue  # symmetry-equivalent to a hop already kept
         seen.append((length, initial))
         assert_no_close_atoms(final, f"{name} hop {len(hops)}")
-        path = HopPath(f"{species}-hop{len(hops)}", species, length, initial, final, moving, host=name)
+        path = HopPath(hop_id(species, len(hops)), species, length, initial, final, moving, host=name)
         path.images = interpolate_idpp(initial, final, n_images)
         hops.append(path)
         if max_hops is not None and len(hops) >= max_hops:

@@ -1,0 +1,152 @@
+"""Percolation barriers of hop networks: the dimension of ionic transport from the hops' barriers.
+
+Two conductors whose transport dimension is known from their structure and published DFT:
+olivine LiFePO4 conducts Li+ along 1D channels parallel to b (Morgan, Van der Ven and Ceder,
+Electrochem. Solid-State Lett. 7, A30 (2004); Islam et al., Chem. Mater. 17, 5085 (2005),
+whose GGA barriers are used: 0.55 eV along [010], 2.89 eV along [001], 3.36 eV along [101]),
+and layered LiCoO2 conducts within its Li layers (2D) and not across the CoO2 slabs. The
+barriers are inputs here; what is tested is the network: which hops join into channels,
+layers and a 3D net, and at which barrier. The end-to-end run computes the Ag hop of L1_2
+CuAg3 on ASE's EMT and reads its percolation through ``ionflow transport``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pymatgen.core import Lattice, Structure
+
+from ionflow.analysis.schemas import kra_barrier
+from ionflow.analysis.transport import network_hops, transport
+from ionflow.inputs.errors import InputError
+from ionflow.inputs.hops import hop_network
+from tests.cli import ionflow, one_line_error
+
+LIFEPO4 = Structure.from_spacegroup(  # Pnma, Li on 4a (the cell of Islam et al.)
+    "Pnma",
+    Lattice.orthorhombic(10.33, 6.01, 4.69),
+    ["Li", "Fe", "P", "O", "O", "O"],
+    [
+        [0, 0, 0],
+        [0.282, 0.25, 0.975],
+        [0.095, 0.25, 0.418],
+        [0.097, 0.25, 0.743],
+        [0.457, 0.25, 0.206],
+        [0.166, 0.046, 0.285],
+    ],
+)
+LICOO2 = Structure.from_spacegroup(
+    "R-3m", Lattice.hexagonal(2.82, 14.05), ["Li", "Co", "O"], [[0, 0, 0.5], [0, 0, 0], [0, 0, 0.26]]
+)
+
+
+def stored(hop_id: str, length: float, forward: float, delta_e: float = 0.0, **fields) -> dict:
+    """A MigrationBarrierDoc as the results store returns it (the fields transport reads)."""
+    return {
+        "hop_id": hop_id,
+        "hop_length": length,
+        "forward_barrier": forward,
+        "delta_e": delta_e,
+        "kra_barrier": kra_barrier(forward, delta_e),
+        "converged": True,
+        "saddle_interior": True,
+        "relaxed_hop_length": length,
+        "engine": "published GGA",
+        **fields,
+    }
+
+
+def lengths(host: Structure, max_distance: float) -> dict[str, float]:
+    graph, names, _ = hop_network(host, "Li", max_distance)
+    return {name: float(graph.unique_hops[label]["hop"].length) for label, name in names.items()}
+
+
+def test_lifepo4_conducts_along_b_channels_only():
+    hops = lengths(LIFEPO4, 6.0)  # [010] 3.0 Å, [001] 4.69 Å, then 5.57 and 5.67 Å
+    assert list(hops.values()) == sorted(hops.values()) and hops["Li-hop0"] == pytest.approx(
+        6.01 / 2, abs=0.01
+    )
+    published = {"Li-hop0": 0.55, "Li-hop1": 2.89, "Li-hop3": 3.36}  # [010], [001], [101] (5.67 Å)
+    docs = [stored(h, hops[h], e) for h, e in published.items()]
+    doc = transport(LIFEPO4, "LiFePO4", "Li", docs, max_distance=6.0)
+    by_dimension = {p.dimension: p for p in doc.percolation}
+    assert (by_dimension[1].barrier, by_dimension[1].hop_id) == (0.55, "Li-hop0")  # the b channels
+    assert (by_dimension[2].barrier, by_dimension[2].hop_id) == (2.89, "Li-hop1")  # channels joined along c
+    assert (by_dimension[3].barrier, by_dimension[3].hop_id) == (3.36, "Li-hop3")
+    assert not doc.complete  # the 5.57 Å hop has no barrier: 2D and 3D are upper bounds
+    (missing,) = [h for h in doc.hops if h.barrier is None]
+    assert missing.hop_id == "Li-hop2" and missing.note == "not computed"
+
+
+def test_lifepo4_with_nearest_hops_only_never_leaves_its_channels():
+    doc = transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 3.005, 0.55)], max_distance=3.2)
+    assert doc.complete and [p.barrier for p in doc.percolation] == [0.55, None, None]
+
+
+def test_licoo2_conducts_in_its_layers_and_across_only_through_the_slab():
+    hops = lengths(LICOO2, 5.0)  # in-plane 2.82 Å; across the CoO2 slab 4.88 and 4.96 Å
+    in_plane = min(hops, key=hops.get)
+    docs = [stored(h, length, 0.3 if h == in_plane else 2.5) for h, length in hops.items()]
+    doc = transport(LICOO2, "LiCoO2", "Li", docs, max_distance=5.0)
+    assert [(p.barrier, p.hop_id) for p in doc.percolation[:2]] == [(0.3, in_plane)] * 2
+    assert doc.percolation[2].barrier == 2.5  # 3D needs a hop through the slab
+
+
+def test_a_hop_is_counted_by_its_kra_barrier_and_only_if_it_is_one():
+    """An asymmetric hop enters with E_KRA (the same both ways); a band that is no hop (one
+    minimum, downhill, unconverged) does not enter at all."""
+    asymmetric = stored("Li-hop0", 3.005, 0.80, delta_e=0.30)
+    doc = transport(LIFEPO4, "LiFePO4", "Li", [asymmetric], max_distance=3.2)
+    assert doc.percolation[0].barrier == pytest.approx(0.65)  # 0.80 - 0.30/2 = reverse 0.50 + 0.30/2
+    for bad, note in (
+        ({"converged": False}, "band not converged"),
+        ({"relaxed_hop_length": 0.1}, "one minimum"),
+        ({"saddle_interior": False}, "downhill"),
+    ):
+        with pytest.raises(InputError, match="no usable Li barrier"):
+            transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 3.005, 0.5, **bad)], max_distance=3.2)
+        _, hops, _ = network_hops(LIFEPO4, "Li", [stored("Li-hop0", 3.005, 0.5, **bad)], 3.2)
+        assert note in next(iter(hops.values())).note
+
+
+@pytest.fixture(scope="module")
+def cuag3_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("transport")
+    fcc = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    Structure(Lattice.cubic(3.95), ["Cu", "Ag", "Ag", "Ag"], fcc).to(filename=str(folder / "CuAg3.cif"))
+    args = ["run", "barriers", "CuAg3.cif", "--species", "Ag", "--model", "EMT", "--no-warm-start"]
+    done = ionflow(*args, "--images", "3", "--results", "r.json", "--work-dir", "runs", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    return folder
+
+
+def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cuag3_run):
+    out = ionflow(
+        "transport", "CuAg3.cif", "--species", "Ag", "--results", "r.json", "--format", "json", cwd=cuag3_run
+    )
+    assert out.returncode == 0, out.stderr
+    (doc,) = json.loads(out.stdout)
+    (barrier,) = [
+        d for d in json.loads((cuag3_run / "r.json").read_text()) if d["doc_type"] == "MigrationBarrierDoc"
+    ]
+    (hop,) = doc["hops"]  # the face-centre Ag sites: one symmetry-distinct nearest hop (a/√2)
+    assert hop["length"] == pytest.approx(3.95 / 2**0.5, abs=0.01) and doc["complete"]
+    # the face centres of a cubic cell joined by their nearest hops: channels, layers and 3D at once
+    assert [p["barrier"] for p in doc["percolation"]] == [pytest.approx(barrier["kra_barrier"])] * 3
+    assert 0.2 < barrier["kra_barrier"] < 1.5  # eV: a vacancy hop in a close-packed metal
+    # a longer cutoff adds the 3.95 Å hop, not computed: the table says the barriers are upper bounds
+    longer = ["--max-distance", "4.2", "--results", "r.json"]
+    table = ionflow("transport", "CuAg3.cif", "--species", "Ag", *longer, cwd=cuag3_run).stdout
+    assert "Percolation barriers in CuAg3" in table and "3D" in table
+    assert "Ag-hop1 (3.95 Å) left out: not computed" in " ".join(table.split()) and "upper bounds" in table
+
+
+def test_transport_bad_input_is_one_line(cuag3_run):
+    lone = ionflow("transport", "CuAg3.cif", "--species", "Cu", "--results", "r.json", cwd=cuag3_run)
+    assert "fewer than two Cu sites" in one_line_error(lone)
+    with pytest.raises(InputError, match="no usable Li barrier") as error:
+        transport(LIFEPO4, "LiFePO4", "Li", [], max_distance=3.2)
+    assert "ionflow run barriers" in str(error.value)
+    with pytest.raises(InputError, match="another cutoff or host cell"):
+        transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 4.69, 0.5)], max_distance=3.2)
