@@ -117,38 +117,131 @@ def transport_frame(docs: list) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def transport_command(
-    host_file: Annotated[Path, typer.Argument(help="The host structure the hops were computed in.")],
-    species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
-    name: Annotated[
-        str | None, typer.Option(help="The host's name in the results (default: the file's stem).")
-    ] = None,
-    max_distance: Annotated[
-        float | None, typer.Option(help="Longest hop (Å; default 1.05 x the nearest-neighbour distance).")
-    ] = None,
-    results: Results = None,
-    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
-) -> None:
-    """Percolation barriers: per species, the lowest barrier (E_KRA) at which its stored hops
-    connect into 1D channels, 2D layers and a 3D network, and the hop that sets it.
+def diffusion_frame(docs: list) -> pd.DataFrame:
+    """One row per species and temperature of ``docs`` (TransportDoc): D, sigma, the
+    Arrhenius activation energy, and the percolation barriers beside them."""
+    rows = []
+    for doc in docs:
+        estimate = doc.diffusion
+        for t in estimate.temperatures:
+            row = {
+                "host": doc.host,
+                "species": doc.species,
+                "T (°C)": t.temperature_c,
+                "D (cm²/s)": t.diffusivity,
+                "D max (cm²/s)": t.principal_diffusivities[0],
+                "σ (S/cm)": t.conductivity,
+                "Ea (eV)": float("nan") if estimate.activation_energy is None else estimate.activation_energy,
+                "carriers per site": estimate.carrier_fraction,
+            }
+            for p in doc.percolation:
+                row[f"{p.dimension}D barrier (eV)"] = float("nan") if p.barrier is None else p.barrier
+            rows.append(row)
+    return pd.DataFrame(rows)
 
-    Example: ionflow transport Li6PS5Cl.cif --species Li --format markdown
-    """
+
+def _sci(frame: pd.DataFrame) -> pd.DataFrame:
+    """D and sigma span many decades: shown in scientific notation."""
+    shown = frame.copy()
+    for col in ("D (cm²/s)", "D max (cm²/s)", "σ (S/cm)"):
+        shown[col] = [f"{v:.2e}" for v in shown[col]]
+    return shown
+
+
+Temperatures = Annotated[str, typer.Option(help="Comma-separated temperatures (°C) for D and σ.")]
+CarrierFraction = Annotated[
+    float, typer.Option(help="Carriers (vacancies) per site of the species, for σ (Nernst-Einstein).")
+]
+AttemptFrequency = Annotated[float, typer.Option(help="Attempt frequency of every hop (Hz).")]
+HostName = Annotated[
+    str | None, typer.Option(help="The host's name in the results (default: the file's stem).")
+]
+MaxDistance = Annotated[
+    float | None, typer.Option(help="Longest hop (Å; default 1.05 x the nearest-neighbour distance).")
+]
+
+
+def _temperatures(text: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        values = []
+    if not values or min(values) <= -273.15:
+        raise InputError("--temperatures", f"{text!r} is not a list of temperatures in °C", "give e.g. 25,55")
+    return values
+
+
+def transport_docs(
+    host_file: Path,
+    species: str,
+    name: str | None,
+    max_distance: float | None,
+    results: str | None,
+    temperatures: str,
+    carrier_fraction: float,
+    attempt_frequency: float,
+) -> list:
+    """The TransportDoc of each species of a host from the stored barriers."""
     from ionflow.analysis.transport import (  # deferred: diffusion analysis, ~3 s
         transport,
     )
 
+    if not 0 < carrier_fraction <= 1:
+        raise InputError(
+            "--carrier-fraction", f"{carrier_fraction} is not a fraction of sites", "give 0 < x <= 1"
+        )
+    if attempt_frequency <= 0:
+        raise InputError(
+            "--attempt-frequency", f"{attempt_frequency} Hz", "give a positive frequency, e.g. 1e13"
+        )
+    kelvin = _temperatures(temperatures)
     host = read_structure(host_file)
     host_name = name or host_file.stem
     store = stored_results(results)
-    docs = [
-        transport(host, host_name, sp, barrier_rows(store, host_name, [sp]), max_distance)
+    return [
+        transport(
+            host,
+            host_name,
+            sp,
+            barrier_rows(store, host_name, [sp]),
+            max_distance,
+            kelvin,
+            carrier_fraction,
+            attempt_frequency,
+        )
         for sp in species.split(",")
     ]
+
+
+def transport_command(
+    host_file: Annotated[Path, typer.Argument(help="The host structure the hops were computed in.")],
+    species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
+    name: HostName = None,
+    max_distance: MaxDistance = None,
+    temperatures: Temperatures = "25,55",
+    carrier_fraction: CarrierFraction = 0.01,
+    attempt_frequency: AttemptFrequency = 1e13,
+    results: Results = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
+) -> None:
+    """Transport from the stored barriers: per species, the lowest barrier (E_KRA) at which its
+    hops connect into 1D channels, 2D layers and a 3D network and the hop that sets it; D and σ
+    at the given temperatures on the same hops, and the Arrhenius activation energy.
+
+    Example: ionflow transport Li6PS5Cl.cif --species Li --temperatures 25,55 --format markdown
+    """
+    docs = transport_docs(
+        host_file, species, name, max_distance, results, temperatures, carrier_fraction, attempt_frequency
+    )
     if fmt == "json":
         print(json.dumps([doc.model_dump() for doc in docs], indent=2))
         return
+    if fmt == "csv":  # one machine-readable table: a row per species and temperature
+        print_frame(diffusion_frame(docs), fmt, "")
+        return
+    host_name = docs[0].host
     print_frame(transport_frame(docs), fmt, f"Percolation barriers in {host_name}")
+    print_frame(_sci(diffusion_frame(docs)), fmt, f"Diffusivity and conductivity in {host_name}")
     if fmt == "table":
         for doc in docs:
             for hop in doc.hops:
@@ -156,6 +249,36 @@ def transport_command(
                     console.print(f"{doc.species} {hop.hop_id} ({hop.length:.2f} Å) left out: {hop.note}")
             if not doc.complete:
                 console.print(f"{doc.species}: not every hop has a barrier, so these are upper bounds")
+        estimate = docs[0].diffusion
+        console.print(
+            f"D and σ: {estimate.approximations}; attempt frequency {estimate.attempt_frequency:.1e} Hz, "
+            f"carriers {estimate.carrier_fraction:g} per site"
+        )
+
+
+def plot_arrhenius_command(
+    host_file: Annotated[Path, typer.Argument(help="The host structure the hops were computed in.")],
+    species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
+    out: Annotated[str, typer.Option("--out", "-o", help="PNG file to write.")] = "arrhenius.png",
+    name: HostName = None,
+    max_distance: MaxDistance = None,
+    temperatures: Temperatures = "0,25,55,100,150",
+    carrier_fraction: CarrierFraction = 0.01,
+    attempt_frequency: AttemptFrequency = 1e13,
+    results: Results = None,
+) -> None:
+    """Arrhenius plot of σ(T) per species from the stored barriers (as ionflow transport).
+
+    Example: ionflow plot arrhenius Li6PS5Cl.cif --species Li,Cu --out arrhenius.png
+    """
+    from ionflow.analysis.plots import (  # deferred: matplotlib, ~1 s
+        plot_arrhenius,
+    )
+
+    docs = transport_docs(
+        host_file, species, name, max_distance, results, temperatures, carrier_fraction, attempt_frequency
+    )
+    console.print(f"wrote {plot_arrhenius(docs, Path(out))}")
 
 
 def plot_neb_command(

@@ -89,3 +89,46 @@ def plot_potential(stored: dict, out: Path) -> Path:
     fig.savefig(out)
     plt.close(fig)
     return out
+
+
+def plot_arrhenius(docs: list, out: Path) -> Path:
+    """Arrhenius plot (log10 σ against 1000/T) of each TransportDoc in ``docs`` to ``out`` (PNG),
+    with each species' activation energy and the estimate's approximations."""
+    fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
+    plotted = 0
+    for doc in docs:
+        points = [(1000 / (t.temperature_c + 273.15), t.conductivity) for t in doc.diffusion.temperatures]
+        points = [(x, y) for x, y in points if y > 0]
+        if not points:
+            continue
+        x, y = zip(*sorted(points), strict=True)
+        ea = doc.diffusion.activation_energy
+        label = doc.species + ("" if ea is None else f", $E_a$ of D = {ea:.2f} eV")
+        ax.plot(x, np.log10(y), "o-", label=label)
+        plotted += 1
+    if not plotted:
+        plt.close(fig)
+        raise InputError(
+            f"host {docs[0].host}",
+            "no species moves beyond its site through the hops computed (σ = 0)",
+            "compute the hops that connect its sites (ionflow transport lists them)",
+        )
+    ax.set_xlabel("1000 / T (1/K)")
+    ax.set_ylabel("log$_{10}$ σ (S/cm)")
+    top = ax.secondary_xaxis(
+        "top",
+        functions=(
+            lambda v: 1000 / np.maximum(v, 1e-9) - 273.15,  # 1000/T -> °C
+            lambda c: 1000 / np.maximum(np.asarray(c) + 273.15, 1e-9),  # °C -> 1000/T
+        ),
+    )
+    top.set_xlabel("T (°C)")
+    estimate = docs[0].diffusion
+    ax.set_title(f"{docs[0].host}: carriers {estimate.carrier_fraction:g} per site", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.text(0.01, 0.01, estimate.approximations, fontsize=5, color="0.4")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

@@ -13,7 +13,8 @@ Each hop counts with its kinetically resolved barrier E_KRA (the same both ways 
 hop, so the network does not depend on which end was called initial). A hop enters the network
 only with a converged band whose saddle lies between distinct minima; a hop not computed (or
 not usable) is left out, and the result says so: a percolation barrier found without it is an
-upper bound, since the missing hop might open a lower path.
+upper bound, since the missing hop might open a lower path. On the same hops, the diffusivity
+and conductivity at given temperatures (:mod:`ionflow.analysis.diffusion`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pydantic import BaseModel, Field
 from pymatgen.analysis.dimensionality import get_dimensionality_larsen
 from pymatgen.core import Structure
 
+from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, DiffusionEstimate, estimate
 from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import hop_network
@@ -61,6 +63,7 @@ class TransportDoc(BaseModel):
     complete: bool = Field(
         description="every hop of the network has a barrier (else the barriers are upper bounds)"
     )
+    diffusion: DiffusionEstimate = Field(description="D(T) and sigma(T) on the same hops")
 
 
 def _usable(doc: dict) -> str:
@@ -121,10 +124,24 @@ def percolation_barriers(graph, barriers: dict[int, float]) -> dict[int, tuple[f
     return found
 
 
+TEMPERATURES_C = (25.0, 55.0)
+"""°C: room temperature and a battery's warm operating point."""
+CARRIER_FRACTION = 0.01
+"""Carriers (vacancies) per site of the species unless told: 1 %, a dilute carrier population."""
+
+
 def transport(
-    host: Structure, host_name: str, species: str, docs: list[dict], max_distance: float | None = None
+    host: Structure,
+    host_name: str,
+    species: str,
+    docs: list[dict],
+    max_distance: float | None = None,
+    temperatures_c: tuple[float, ...] | list[float] = TEMPERATURES_C,
+    carrier_fraction: float = CARRIER_FRACTION,
+    attempt_frequency: float = ATTEMPT_FREQUENCY,
 ) -> TransportDoc:
-    """The percolation barriers of ``species`` in ``host`` from its stored barriers ``docs``."""
+    """The percolation barriers of ``species`` in ``host`` from its stored barriers ``docs``, and
+    its diffusivity and conductivity on the same hops (:mod:`ionflow.analysis.diffusion`)."""
     if sum(site.specie.symbol == species for site in host) < 2:
         raise InputError(
             f"host {host_name}",
@@ -153,4 +170,5 @@ def transport(
         hops=sorted(hops.values(), key=lambda h: h.length),
         percolation=percolation,
         complete=len(barriers) == len(hops),
+        diffusion=estimate(graph, barriers, list(temperatures_c), carrier_fraction, attempt_frequency),
     )

@@ -22,6 +22,7 @@ from ionflow.analysis.cli import (
     charges,
     parse_charges_command,
     parse_neb_command,
+    plot_arrhenius_command,
     plot_neb_command,
     plot_potential_command,
     transport_command,
@@ -47,6 +48,7 @@ app.command("transport")(transport_command)
 plot_app = typer.Typer(help="Plot stored results to PNG.", no_args_is_help=True)
 plot_app.command("neb")(plot_neb_command)
 plot_app.command("potential")(plot_potential_command)
+plot_app.command("arrhenius")(plot_arrhenius_command)
 app.add_typer(plot_app, name="plot")
 parse_app = typer.Typer(help="Read finished VASP runs into the results store.", no_args_is_help=True)
 parse_app.command("neb")(parse_neb_command)

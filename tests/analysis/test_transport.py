@@ -7,16 +7,24 @@ whose GGA barriers are used: 0.55 eV along [010], 2.89 eV along [001], 3.36 eV a
 and layered LiCoO2 conducts within its Li layers (2D) and not across the CoO2 slabs. The
 barriers are inputs here; what is tested is the network: which hops join into channels,
 layers and a 3D net, and at which barrier. The end-to-end run computes the Ag hop of L1_2
-CuAg3 on ASE's EMT and reads its percolation through ``ionflow transport``.
+CuAg3 on ASE's EMT and reads its percolation, D and σ through ``ionflow transport``.
+
+D is the exact long-time diffusion tensor of one carrier on the network (dilute limit): checked
+against closed forms, a 1D chain's D = k l² along it, the alternating-barrier chain's
+a² / (N Σ 1/k_b), and z k l² / 6 on a network whose sites are centres of symmetry; and its
+Arrhenius slope is the hop's barrier.
 """
 
 from __future__ import annotations
 
 import json
+import math
 
+import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
 
+from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, KB_EV, diffusion_tensor
 from ionflow.analysis.schemas import kra_barrier
 from ionflow.analysis.transport import network_hops, transport
 from ionflow.inputs.errors import InputError
@@ -110,6 +118,55 @@ def test_a_hop_is_counted_by_its_kra_barrier_and_only_if_it_is_one():
         assert note in next(iter(hops.values())).note
 
 
+def rate(barrier: float, celsius: float) -> float:
+    return ATTEMPT_FREQUENCY * math.exp(-barrier / (KB_EV * (celsius + 273.15)))
+
+
+def test_a_chain_of_alternating_barriers_has_the_exact_diffusivity():
+    """Sites at 0 and 1.5 Å in a 5 Å period, bonds of rates k1 and k2: D = a² / (2 (1/k1 + 1/k2)),
+    below the mean of the jumps' own spreads (the back-correlation term)."""
+    a, bond, k1, k2 = 5.0, 1.5, 3.0, 0.2
+    x = np.array([1.0, 0.0, 0.0])
+    jumps = [
+        (0, 1, bond * x, k1),
+        (1, 0, -bond * x, k1),
+        (1, 0, (a - bond) * x, k2),
+        (0, 1, -(a - bond) * x, k2),
+    ]
+    tensor = diffusion_tensor(2, jumps)
+    assert tensor[0, 0] == pytest.approx(a**2 / (2 * (1 / k1 + 1 / k2)))
+    assert tensor[0, 0] < 0.25 * (2 * k1 * bond**2 + 2 * k2 * (a - bond) ** 2)
+    assert np.allclose(tensor[1:, :], 0) and np.allclose(tensor[:, 1:], 0)
+
+
+def test_lifepo4_diffuses_along_b_only():
+    doc = transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 3.005, 0.55)], max_distance=3.2)
+    for t in doc.diffusion.temperatures:
+        along_b = rate(0.55, t.temperature_c) * 3.005**2 * 1e-16  # cm²/s: a chain's k l²
+        assert t.principal_diffusivities[0] == pytest.approx(along_b, rel=1e-3)
+        assert t.principal_diffusivities[1] < 1e-9 * along_b and t.diffusivity == pytest.approx(
+            along_b / 3, rel=1e-3
+        )
+        sites_per_cm3 = 4 / (LIFEPO4.volume * 1e-24)  # σ: Nernst-Einstein for 1 % of the Li sites vacant
+        expected = (
+            0.01 * sites_per_cm3 * 1.602176634e-19 * t.diffusivity / (KB_EV * (t.temperature_c + 273.15))
+        )
+        assert t.conductivity == pytest.approx(expected, rel=1e-6)
+    assert doc.diffusion.activation_energy == pytest.approx(0.55, abs=1e-9)  # one barrier: the slope is it
+    assert "dilute" in doc.diffusion.approximations
+
+
+def test_licoo2_diffuses_in_its_layers():
+    hops = lengths(LICOO2, 2.9)
+    doc = transport(
+        LICOO2, "LiCoO2", "Li", [stored(h, length, 0.3) for h, length in hops.items()], max_distance=2.9
+    )
+    first, second, third = doc.diffusion.temperatures[0].principal_diffusivities
+    assert (
+        first == pytest.approx(second, rel=1e-6) and third < 1e-9 * first
+    )  # isotropic in-plane, none across
+
+
 @pytest.fixture(scope="module")
 def cuag3_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("transport")
@@ -135,11 +192,36 @@ def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cua
     # the face centres of a cubic cell joined by their nearest hops: channels, layers and 3D at once
     assert [p["barrier"] for p in doc["percolation"]] == [pytest.approx(barrier["kra_barrier"])] * 3
     assert 0.2 < barrier["kra_barrier"] < 1.5  # eV: a vacancy hop in a close-packed metal
+    # every Ag site is a centre of symmetry with 8 neighbours at a/√2: D = z k l² / 6 = (2/3) k a²
+    estimate = doc["diffusion"]
+    for t in estimate["temperatures"]:
+        expected = 2 / 3 * rate(barrier["kra_barrier"], t["temperature_c"]) * 3.95**2 * 1e-16
+        assert t["diffusivity"] == pytest.approx(expected, rel=1e-3)
+        assert t["principal_diffusivities"] == pytest.approx([expected] * 3, rel=1e-3)  # cubic: isotropic
+    assert [t["temperature_c"] for t in estimate["temperatures"]] == [25, 55]
+    assert estimate["activation_energy"] == pytest.approx(barrier["kra_barrier"], abs=1e-6)
     # a longer cutoff adds the 3.95 Å hop, not computed: the table says the barriers are upper bounds
     longer = ["--max-distance", "4.2", "--results", "r.json"]
     table = ionflow("transport", "CuAg3.cif", "--species", "Ag", *longer, cwd=cuag3_run).stdout
     assert "Percolation barriers in CuAg3" in table and "3D" in table
     assert "Ag-hop1 (3.95 Å) left out: not computed" in " ".join(table.split()) and "upper bounds" in table
+
+
+def test_arrhenius_plot_is_a_png(cuag3_run):
+    out = ionflow(
+        "plot",
+        "arrhenius",
+        "CuAg3.cif",
+        "--species",
+        "Ag",
+        "--results",
+        "r.json",
+        "--out",
+        "a.png",
+        cwd=cuag3_run,
+    )
+    assert out.returncode == 0, out.stderr
+    assert (cuag3_run / "a.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_transport_bad_input_is_one_line(cuag3_run):
