@@ -24,6 +24,10 @@ COLUMNS = {
 }
 DROP_TOLERANCE = 0.02
 """eV: an image this far below an end point means the end point was not the band's minimum."""
+LOCAL_MOVE = 0.1
+"""eV: a hop whose E_KRA is below this is a rattle within one site, not a long-range hop."""
+MODEL_SPREAD = 0.15
+"""eV: engines that differ by more than this on one hop make its barrier model-uncertain."""
 
 
 def barrier_rows(store: Store, host: str | None = None, species: list[str] | None = None) -> list[dict]:
@@ -73,6 +77,7 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     # a barrier whose highest image is an end point is no barrier: say so in the row
     records = frame.to_dict("records")
     frame["saddle_interior"] = [_note(row) for row in records]
+    frame["saddle_interior"] = _with_model_spread(frame)
     no_hop = [_one_minimum(row) for row in records]
     frame.loc[no_hop, ["forward_barrier", "reverse_barrier", "kra_barrier"]] = float("nan")
     frame = frame.drop(columns=["energies", "relaxed_hop_length"]).rename(columns=COLUMNS)
@@ -95,7 +100,62 @@ def _note(row: dict) -> str:
     drop = max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:]))
     if drop > DROP_TOLERANCE:
         return f"an image lies {drop:.2f} eV below an end point: end point not a minimum, barrier understated"
+    if row["kra_barrier"] < LOCAL_MOVE:
+        return f"local move (E_KRA below {LOCAL_MOVE} eV): a rattle within one site, not a long-range hop"
     return ""
+
+
+HOP = ["host", "location", "species", "hop_id"]
+
+
+def _with_model_spread(frame: pd.DataFrame) -> list[str]:
+    """The notes, with "model-uncertain" added to each hop computed on engines whose E_KRA
+    differ by more than :data:`MODEL_SPREAD`."""
+    notes = list(frame["saddle_interior"])
+    usable = frame[[note == "" for note in notes]]
+    spreads = usable.groupby(HOP)["kra_barrier"].agg(lambda kra: kra.max() - kra.min())
+    for i, row in enumerate(frame.to_dict("records")):
+        spread = spreads.get(tuple(row[k] for k in HOP))
+        if notes[i] == "" and spread is not None and spread > MODEL_SPREAD:
+            notes[i] = f"model-uncertain: engines differ by {spread:.2f} eV on this hop"
+    return notes
+
+
+def species_ranking(frame: pd.DataFrame) -> list[str]:
+    """Per host with more than one species, the species ordered by their lowest long-range
+    E_KRA, stated only when every engine orders them alike and the difference exceeds the
+    engines' spread (``frame``: :func:`barrier_frame`'s table)."""
+    note = frame[COLUMNS["saddle_interior"]]
+    usable = frame[(note == "") | note.str.startswith("model-uncertain")]
+    lines = []
+    for host, rows in usable.groupby("host"):
+        lowest = rows.groupby([COLUMNS["species"], COLUMNS["engine"]])[COLUMNS["kra_barrier"]].min().unstack()
+        lowest = lowest.dropna(axis=1)  # engines that computed every species
+        if len(lowest) < 2 or lowest.empty:
+            continue
+        order = lowest.mean(axis=1).sort_values()
+        first, second = order.index[0], order.index[1]
+        gaps = lowest.loc[second] - lowest.loc[first]
+        spread = float((lowest.max(axis=1) - lowest.min(axis=1)).max())
+        values = ", ".join(
+            f"{engine} {lowest.loc[first, engine]:.2f} vs {lowest.loc[second, engine]:.2f} eV"
+            for engine in lowest
+        )
+        if len(lowest.columns) == 1:
+            lines.append(
+                f"{host}: {first} below {second} by {gaps.iloc[0]:.2f} eV on {values} "
+                "(one engine: its model uncertainty is not shown)"
+            )
+        elif (gaps > 0).all() and gaps.min() > spread:
+            lines.append(
+                f"{host}: {first} below {second} on every engine ({values}), by more than their spread"
+            )
+        else:
+            lines.append(
+                f"{host}: {first} vs {second} not ranked: the engines disagree or differ by more "
+                f"than the gap ({values}; spread {spread:.2f} eV)"
+            )
+    return lines
 
 
 def _one_minimum(row: dict) -> bool:

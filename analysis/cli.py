@@ -12,7 +12,7 @@ from maggma.core import Store
 from monty.json import MontyEncoder
 from rich.table import Table
 
-from ionflow.analysis.barriers import barrier_frame, barrier_rows
+from ionflow.analysis.barriers import barrier_frame, barrier_rows, species_ranking
 from ionflow.analysis.charges import charge_frame, interface_profile, species_charge_frame
 from ionflow.analysis.emmet_docs import pathway_results
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
@@ -97,6 +97,9 @@ def barriers(
         console.print("no migration barriers stored yet (run: ionflow run barriers HOST)")
         return
     print_frame(frame, fmt, "Migration barriers")
+    if fmt == "table":
+        for line in species_ranking(frame):
+            console.print(line)
 
 
 def transport_frame(docs: list) -> pd.DataFrame:

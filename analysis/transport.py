@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 from pymatgen.analysis.dimensionality import get_dimensionality_larsen
 from pymatgen.core import Structure
 
+from ionflow.analysis.barriers import DROP_TOLERANCE
 from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, DiffusionEstimate, estimate
 from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier
 from ionflow.inputs.errors import InputError
@@ -75,6 +76,8 @@ def _usable(doc: dict) -> str:
         return "end points relax into one minimum: no hop"
     if not doc.get("saddle_interior", True):
         return "path runs downhill: not a barrier"
+    if doc.get("end_point_drop", 0.0) > DROP_TOLERANCE:
+        return "an end point is not the band's minimum: barrier understated"
     return ""
 
 

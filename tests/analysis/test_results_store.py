@@ -195,3 +195,75 @@ def test_documents_stored_before_kra_get_it_in_the_table(tmp_path):
     store.close()
     row = barrier_frame(store).iloc[0]
     assert row["E_KRA (eV)"] == pytest.approx(0.5 - 0.2 / 2)
+
+
+def _band_doc(hop: str, species: str, engine: str, energies: list[float]):
+    from ionflow.analysis.schemas import MigrationBarrierDoc
+
+    return MigrationBarrierDoc.from_energies(
+        energies,
+        host="h",
+        species=species,
+        hop_id=hop,
+        hop_length=2.8,
+        hop_fingerprint=hop,
+        converged=True,
+        engine=engine,
+        force_calls=1,
+        wall_time_s=1.0,
+    )
+
+
+def symmetric(barrier: float) -> list[float]:
+    return [0.0, barrier / 2, barrier, barrier / 2, 0.0]
+
+
+def test_local_moves_and_engine_spread_are_flagged(tmp_path):
+    """A rattle below 0.1 eV is labelled local; a hop whose engines differ by more than 0.15 eV
+    is model-uncertain, one within it is not (the table's rule, on constructed bands)."""
+    from ionflow.analysis.barriers import barrier_frame
+    from ionflow.analysis.store import results_store, save_results
+
+    docs = [
+        _band_doc("Li-hop0", "Li", "CHGNet", symmetric(0.006)),
+        _band_doc("Li-hop1", "Li", "CHGNet", symmetric(0.44)),
+        _band_doc("Li-hop1", "Li", "SevenNet", symmetric(0.59)),  # 0.15 eV apart: at the limit, not over it
+        _band_doc("Cu-hop0", "Cu", "CHGNet", symmetric(0.16)),
+        _band_doc("Cu-hop0", "Cu", "SevenNet", symmetric(0.39)),
+    ]
+    store = results_store(tmp_path / "r.json")
+    save_results(store, docs)
+    frame = barrier_frame(store)
+    notes = {(r["hop"], r["engine"]): r["note"] for r in frame.to_dict("records")}
+    assert notes[("Li-hop0", "CHGNet")].startswith("local move")
+    assert notes[("Li-hop1", "CHGNet")] == notes[("Li-hop1", "SevenNet")] == ""
+    assert notes[("Cu-hop0", "CHGNet")] == "model-uncertain: engines differ by 0.23 eV on this hop"
+
+
+def test_a_species_ranking_is_stated_only_when_every_engine_agrees_beyond_the_spread(tmp_path):
+    from ionflow.analysis.barriers import barrier_frame, species_ranking
+    from ionflow.analysis.store import results_store, save_results
+
+    def ranking(bands: dict[tuple[str, str], float]) -> list[str]:
+        path = tmp_path / f"r{len(list(tmp_path.iterdir()))}.json"
+        store = results_store(path)
+        save_results(
+            store, [_band_doc(f"{sp}-hop0", sp, engine, symmetric(e)) for (sp, engine), e in bands.items()]
+        )
+        return species_ranking(barrier_frame(store))
+
+    # the measured pair: Cu+ lower on both potentials, by less than the potentials' spread
+    (line,) = ranking(
+        {("Li", "CHGNet"): 0.44, ("Li", "SevenNet"): 0.59, ("Cu", "CHGNet"): 0.16, ("Cu", "SevenNet"): 0.39}
+    )
+    assert "not ranked" in line and "spread 0.23 eV" in line
+    (line,) = ranking(
+        {("Li", "CHGNet"): 0.20, ("Li", "SevenNet"): 0.25, ("Cu", "CHGNet"): 0.60, ("Cu", "SevenNet"): 0.70}
+    )
+    assert line.startswith("h: Li below Cu on every engine")
+    (line,) = ranking(
+        {("Li", "CHGNet"): 0.50, ("Li", "SevenNet"): 0.30, ("Cu", "CHGNet"): 0.40, ("Cu", "SevenNet"): 0.45}
+    )
+    assert "not ranked" in line  # the engines order them oppositely
+    (line,) = ranking({("Li", "CHGNet"): 0.44, ("Cu", "CHGNet"): 0.16})
+    assert line.startswith("h: Cu below Li by 0.28 eV") and "one engine" in line

@@ -103,7 +103,8 @@ def test_licoo2_conducts_in_its_layers_and_across_only_through_the_slab():
 
 def test_a_hop_is_counted_by_its_kra_barrier_and_only_if_it_is_one():
     """An asymmetric hop enters with E_KRA (the same both ways); a band that is no hop (one
-    minimum, downhill, unconverged) does not enter at all."""
+    minimum, downhill, unconverged) or whose barrier is understated (an image below an end
+    point) does not enter at all."""
     asymmetric = stored("Li-hop0", 3.005, 0.80, delta_e=0.30)
     doc = transport(LIFEPO4, "LiFePO4", "Li", [asymmetric], max_distance=3.2)
     assert doc.percolation[0].barrier == pytest.approx(0.65)  # 0.80 - 0.30/2 = reverse 0.50 + 0.30/2
@@ -111,6 +112,7 @@ def test_a_hop_is_counted_by_its_kra_barrier_and_only_if_it_is_one():
         ({"converged": False}, "band not converged"),
         ({"relaxed_hop_length": 0.1}, "one minimum"),
         ({"saddle_interior": False}, "downhill"),
+        ({"end_point_drop": 0.1}, "not the band's minimum"),
     ):
         with pytest.raises(InputError, match="no usable Li barrier"):
             transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 3.005, 0.5, **bad)], max_distance=3.2)
