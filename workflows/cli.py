@@ -13,7 +13,7 @@ from jobflow import Flow, JobStore
 from maggma.core import Store
 from maggma.stores import MemoryStore
 
-from ionflow.analysis.barriers import barrier_frame
+from ionflow.analysis.barriers import barrier_frame, species_ranking
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import Results, console, print_frame
 from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
@@ -232,7 +232,10 @@ def run_barriers(
         engine=engine,
     )
     name = Path(structure).stem
-    print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
+    frame = barrier_frame(store, host=name)
+    print_frame(frame, "table", f"Migration barriers in {name}")
+    for line in species_ranking(frame):
+        console.print(line)
 
 
 @run_app.command("charges")
@@ -302,4 +305,7 @@ def run_demo(
         "table",
         "Charge transfer across AP/graphene (Bader; e⁻ AP→C > 0: AP gave electrons)",
     )
-    print_frame(barrier_frame(store), "table", "Migration barriers (CI-NEB)")
+    frame = barrier_frame(store)
+    print_frame(frame, "table", "Migration barriers (CI-NEB)")
+    for line in species_ranking(frame):
+        console.print(line)

@@ -1,9 +1,10 @@
 """Percolation barriers of hop networks: the dimension of ionic transport from the hops' barriers.
 
-Two conductors whose transport dimension is known from their structure and published DFT:
-olivine LiFePO4 conducts Li+ along 1D channels parallel to b (Morgan, Van der Ven and Ceder,
-Electrochem. Solid-State Lett. 7, A30 (2004); Islam et al., Chem. Mater. 17, 5085 (2005),
-whose GGA barriers are used: 0.55 eV along [010], 2.89 eV along [001], 3.36 eV along [101]),
+Two conductors whose transport dimension is known from their structure and published work:
+olivine LiFePO4 conducts Li+ along 1D channels parallel to b (GGA: Morgan, Van der Ven and
+Ceder, Electrochem. Solid-State Lett. 7, A30 (2004); atomistic potentials: Islam et al., Chem.
+Mater. 17, 5085 (2005), whose barriers for all three paths are used: 0.55 eV along [010],
+2.89 eV along [001], 3.36 eV along [101]),
 and layered LiCoO2 conducts within its Li layers (2D) and not across the CoO2 slabs. The
 barriers are inputs here; what is tested is the network: which hops join into channels,
 layers and a 3D net, and at which barrier. The end-to-end run computes the Ag hop of L1_2
@@ -60,7 +61,7 @@ def stored(hop_id: str, length: float, forward: float, delta_e: float = 0.0, **f
         "converged": True,
         "saddle_interior": True,
         "relaxed_hop_length": length,
-        "engine": "published GGA",
+        "engine": "published",
         **fields,
     }
 
@@ -75,7 +76,7 @@ def test_lifepo4_conducts_along_b_channels_only():
     assert list(hops.values()) == sorted(hops.values()) and hops["Li-hop0"] == pytest.approx(
         6.01 / 2, abs=0.01
     )
-    published = {"Li-hop0": 0.55, "Li-hop1": 2.89, "Li-hop3": 3.36}  # [010], [001], [101] (5.67 Å)
+    published = {"Li-hop0": 0.55, "Li-hop1": 2.89, "Li-hop3": 3.36}  # Islam et al.: [010], [001], [101]
     docs = [stored(h, hops[h], e) for h, e in published.items()]
     doc = transport(LIFEPO4, "LiFePO4", "Li", docs, max_distance=6.0)
     by_dimension = {p.dimension: p for p in doc.percolation}
