@@ -183,8 +183,10 @@ def transport_docs(
     temperatures: str,
     carrier_fraction: float,
     attempt_frequency: float,
+    save: bool = False,
 ) -> list:
-    """The TransportDoc of each species of a host from the stored barriers."""
+    """The TransportDoc of each species of a host from the stored barriers (``save``: stored
+    in the results store too)."""
     from ionflow.analysis.transport import (  # deferred: diffusion analysis, ~3 s
         transport,
     )
@@ -197,23 +199,26 @@ def transport_docs(
         raise InputError(
             "--attempt-frequency", f"{attempt_frequency} Hz", "give a positive frequency, e.g. 1e13"
         )
-    kelvin = _temperatures(temperatures)
+    celsius = _temperatures(temperatures)
     host = read_structure(host_file)
     host_name = name or host_file.stem
     store = stored_results(results)
-    return [
+    docs = [
         transport(
             host,
             host_name,
             sp,
             barrier_rows(store, host_name, [sp]),
             max_distance,
-            kelvin,
+            celsius,
             carrier_fraction,
             attempt_frequency,
         )
         for sp in species.split(",")
     ]
+    if save:  # one network document per host and species, replaced when recomputed
+        save_results(store, docs)
+    return docs
 
 
 def transport_command(
@@ -234,7 +239,15 @@ def transport_command(
     Example: ionflow transport Li6PS5Cl.cif --species Li --temperatures 25,55 --format markdown
     """
     docs = transport_docs(
-        host_file, species, name, max_distance, results, temperatures, carrier_fraction, attempt_frequency
+        host_file,
+        species,
+        name,
+        max_distance,
+        results,
+        temperatures,
+        carrier_fraction,
+        attempt_frequency,
+        True,
     )
     if fmt == "json":
         print(json.dumps([doc.model_dump() for doc in docs], indent=2))

@@ -23,7 +23,8 @@ attempt frequency, and the sites of the sublattice taken as one energy.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, Field
+
+from ionflow.analysis.schemas import DiffusionEstimate, Diffusivity
 
 KB_EV = 8.617333262e-5
 """Boltzmann's constant (eV/K)."""
@@ -33,10 +34,6 @@ E_CHARGE = 1.602176634e-19
 """The elementary charge (C)."""
 ATTEMPT_FREQUENCY = 1e13
 """Hz: a typical optical-phonon frequency, the usual attempt frequency of an ionic hop."""
-APPROXIMATIONS = (
-    "dilute carriers, uncorrelated hops (Haven ratio 1), one attempt frequency, "
-    "the species' sites as one energy"
-)
 
 
 def diffusion_tensor(n_sites: int, jumps: list[tuple[int, int, np.ndarray, float]]) -> np.ndarray:
@@ -71,32 +68,6 @@ def network_jumps(graph, barriers: dict[int, float], temperature: float, attempt
         dr = np.asarray(data["epos_cart"]) - np.asarray(data["ipos_cart"])
         jumps += [(u, v, dr, rate), (v, u, -dr, rate)]
     return jumps
-
-
-class Diffusivity(BaseModel):
-    """D and sigma of one species at one temperature."""
-
-    temperature_c: float = Field(description="°C")
-    diffusivity: float = Field(description="orientational average D = trace/3 (cm²/s)")
-    principal_diffusivities: list[float] = Field(
-        description="the tensor's eigenvalues, largest first (cm²/s)"
-    )
-    conductivity: float = Field(
-        description="Nernst-Einstein sigma at the stated carrier concentration (S/cm)"
-    )
-
-
-class DiffusionEstimate(BaseModel):
-    """Diffusivity and conductivity of one species from its hop network (module notes)."""
-
-    carrier_fraction: float = Field(description="carriers (vacancies) per site of the species")
-    carrier_density: float = Field(description="carriers per cm³")
-    attempt_frequency: float = Field(description="Hz")
-    approximations: str = APPROXIMATIONS
-    temperatures: list[Diffusivity]
-    activation_energy: float | None = Field(
-        None, description="eV: the Arrhenius slope of D between the lowest and highest temperature"
-    )
 
 
 def estimate(

@@ -314,3 +314,73 @@ class InterfaceChargeTransferDoc(BaseModel):
     def result_id(self) -> str:
         """Identity: the same input structure and name on the same engine with the same settings."""
         return result_key(self.interface, self.fingerprint, self.termination, self.engine, self.settings)
+
+
+APPROXIMATIONS = (
+    "dilute carriers, uncorrelated hops (Haven ratio 1), one attempt frequency, "
+    "the species' sites as one energy"
+)
+"""What a diffusivity estimate assumes (:mod:`ionflow.analysis.diffusion`), printed with it."""
+
+
+class NetworkHop(BaseModel):
+    """One symmetry-distinct hop of the network and the barrier it enters with."""
+
+    hop_id: str
+    length: float = Field(description="Å")
+    barrier: float | None = Field(None, description="E_KRA (eV); None: not in the network")
+    engine: str = ""
+    note: str = ""
+
+
+class Percolation(BaseModel):
+    """The lowest barrier at which the network reaches a dimension, and the hop that completes it."""
+
+    dimension: int = Field(description="1: channels, 2: layers, 3: bulk")
+    barrier: float | None = Field(None, description="eV; None: not reached by the hops computed")
+    hop_id: str = ""
+
+
+class Diffusivity(BaseModel):
+    """D and sigma of one species at one temperature."""
+
+    temperature_c: float = Field(description="°C")
+    diffusivity: float = Field(description="orientational average D = trace/3 (cm²/s)")
+    principal_diffusivities: list[float] = Field(
+        description="the tensor's eigenvalues, largest first (cm²/s)"
+    )
+    conductivity: float = Field(
+        description="Nernst-Einstein sigma at the stated carrier concentration (S/cm)"
+    )
+
+
+class DiffusionEstimate(BaseModel):
+    """Diffusivity and conductivity of one species from its hop network (module notes)."""
+
+    carrier_fraction: float = Field(description="carriers (vacancies) per site of the species")
+    carrier_density: float = Field(description="carriers per cm³")
+    attempt_frequency: float = Field(description="Hz")
+    approximations: str = APPROXIMATIONS
+    temperatures: list[Diffusivity]
+    activation_energy: float | None = Field(
+        None, description="eV: the Arrhenius slope of D between the lowest and highest temperature"
+    )
+
+
+class TransportDoc(BaseModel):
+    """The hop network of one species in one host: its hops and its percolation barriers."""
+
+    host: str
+    species: str
+    cutoff: float = Field(description="longest hop in the network (Å)")
+    hops: list[NetworkHop]
+    percolation: list[Percolation]
+    complete: bool = Field(
+        description="every hop of the network has a barrier (else the barriers are upper bounds)"
+    )
+    diffusion: DiffusionEstimate = Field(description="D(T) and sigma(T) on the same hops")
+
+    @property
+    def result_id(self) -> str:
+        """One network document per host, species and cutoff: recomputed, it replaces the last."""
+        return result_key("transport", self.host, self.species, round(self.cutoff, 3))

@@ -21,50 +21,17 @@ from __future__ import annotations
 
 import copy
 
-from pydantic import BaseModel, Field
 from pymatgen.analysis.dimensionality import get_dimensionality_larsen
 from pymatgen.core import Structure
 
 from ionflow.analysis.barriers import DROP_TOLERANCE
-from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, DiffusionEstimate, estimate
-from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier
+from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, estimate
+from ionflow.analysis.schemas import ONE_MINIMUM, NetworkHop, Percolation, TransportDoc, kra_barrier
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import hop_network
 
 LENGTH_TOLERANCE = 0.01
 """Å: a stored hop matches the network's hop of the same id only if their lengths agree this well."""
-
-
-class NetworkHop(BaseModel):
-    """One symmetry-distinct hop of the network and the barrier it enters with."""
-
-    hop_id: str
-    length: float = Field(description="Å")
-    barrier: float | None = Field(None, description="E_KRA (eV); None: not in the network")
-    engine: str = ""
-    note: str = ""
-
-
-class Percolation(BaseModel):
-    """The lowest barrier at which the network reaches a dimension, and the hop that completes it."""
-
-    dimension: int = Field(description="1: channels, 2: layers, 3: bulk")
-    barrier: float | None = Field(None, description="eV; None: not reached by the hops computed")
-    hop_id: str = ""
-
-
-class TransportDoc(BaseModel):
-    """The hop network of one species in one host: its hops and its percolation barriers."""
-
-    host: str
-    species: str
-    cutoff: float = Field(description="longest hop in the network (Å)")
-    hops: list[NetworkHop]
-    percolation: list[Percolation]
-    complete: bool = Field(
-        description="every hop of the network has a barrier (else the barriers are upper bounds)"
-    )
-    diffusion: DiffusionEstimate = Field(description="D(T) and sigma(T) on the same hops")
 
 
 def _usable(doc: dict) -> str:

@@ -203,6 +203,10 @@ def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cua
         assert t["principal_diffusivities"] == pytest.approx([expected] * 3, rel=1e-3)  # cubic: isotropic
     assert [t["temperature_c"] for t in estimate["temperatures"]] == [25, 55]
     assert estimate["activation_energy"] == pytest.approx(barrier["kra_barrier"], abs=1e-6)
+    stored = [d for d in json.loads((cuag3_run / "r.json").read_text()) if d["doc_type"] == "TransportDoc"]
+    assert [(d["host"], d["species"], d["percolation"]) for d in stored] == [
+        ("CuAg3", "Ag", doc["percolation"])
+    ]
     # a longer cutoff adds the 3.95 Å hop, not computed: the table says the barriers are upper bounds
     longer = ["--max-distance", "4.2", "--results", "r.json"]
     table = ionflow("transport", "CuAg3.cif", "--species", "Ag", *longer, cwd=cuag3_run).stdout
@@ -235,3 +239,32 @@ def test_transport_bad_input_is_one_line(cuag3_run):
     assert "ionflow run barriers" in str(error.value)
     with pytest.raises(InputError, match="another cutoff or host cell"):
         transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 4.69, 0.5)], max_distance=3.2)
+
+
+GGA_LIFEPO4_B = 0.27
+"""eV: the Li vacancy's [010] barrier in LiFePO4, GGA (Morgan, Van der Ven and Ceder 2004)."""
+CHGNET_BARRIER_ERROR = 0.15
+"""eV: how far a universal potential's barrier may sit from DFT's (CHGNet and SevenNet-0 differ
+by 0.15-0.23 eV on ionflow's hops; such potentials tend to soften barriers: Deng et al., npj
+Comput. Mater. 2025)."""
+
+
+@pytest.mark.slow  # ~5 min: a CHGNet CI-NEB in a 112-atom LiFePO4 cell
+def test_lifepo4_on_chgnet_is_a_1d_conductor_with_the_gga_channel_barrier(tmp_path):
+    """Validation on a known conductor: ionflow's own hops, CI-NEB and network on LiFePO4
+    (the structure of Streltsov et al., Acta Cryst. B 49, 147 (1993)) give 1D transport along b
+    with the published GGA barrier within the engine's accuracy."""
+    LIFEPO4.to(filename=str(tmp_path / "LiFePO4.cif"))
+    run = ["run", "barriers", "LiFePO4.cif", "--species", "Li", "--max-hops", "1", "--results", "r.json"]
+    done = ionflow(*run, "--work-dir", "runs", cwd=tmp_path, timeout=1800)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = ionflow("transport", "LiFePO4.cif", "--results", "r.json", "--format", "json", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    (doc,) = json.loads(out.stdout)
+    (hop,) = doc["hops"]
+    assert hop["length"] == pytest.approx(6.01 / 2, abs=0.01)  # the nearest hop is the b channel's
+    one_d, two_d, three_d = doc["percolation"]
+    assert one_d["hop_id"] == "Li-hop0" and two_d["barrier"] is None and three_d["barrier"] is None
+    assert abs(one_d["barrier"] - GGA_LIFEPO4_B) < CHGNET_BARRIER_ERROR, one_d["barrier"]
+    first, second, _ = doc["diffusion"]["temperatures"][0]["principal_diffusivities"]
+    assert second < 1e-9 * first  # D along the channels only
