@@ -119,6 +119,12 @@ def transport(
             f"pick a species with a sublattice (a lone {species}'s hops are in `ionflow barriers`)",
         )
     graph, hops, cutoff = network_hops(host, species, docs, max_distance)
+    if not hops:
+        raise InputError(
+            "--max-distance",
+            f"no {species} hop shorter than {cutoff:.2f} Å in {host_name}",
+            "raise --max-distance",
+        )
     barriers = {label: hop.barrier for label, hop in hops.items() if hop.barrier is not None}
     if not barriers:
         raise InputError(
@@ -127,6 +133,13 @@ def transport(
             f"run them first: ionflow run barriers HOST --species {species}",
         )
     found = percolation_barriers(graph, barriers)
+    if 1 not in found:
+        computed = ", ".join(hops[label].hop_id for label in barriers)
+        raise InputError(
+            f"host {host_name}",
+            f"its {species} hops with a barrier ({computed}) connect no {species} path through the crystal",
+            "compute the longer hops (ionflow run barriers with more --max-hops) or raise --max-distance",
+        )
     percolation = [
         Percolation(dimension=d, barrier=found[d][0], hop_id=hops[found[d][1]].hop_id)
         if d in found

@@ -237,6 +237,12 @@ def test_transport_bad_input_is_one_line(cuag3_run):
     with pytest.raises(InputError, match="no usable Li barrier") as error:
         transport(LIFEPO4, "LiFePO4", "Li", [], max_distance=3.2)
     assert "ionflow run barriers" in str(error.value)
+    with pytest.raises(InputError, match=r"no Li hop shorter than 2\.00 Å"):
+        transport(LIFEPO4, "LiFePO4", "Li", [], max_distance=2.0)
+    # Li pairs 2 Å apart, 8 Å from the next pair: the pair's hop joins its two sites and nothing else
+    pairs = Structure(Lattice.cubic(10.0), ["Li", "Li", "Cl"], [[0, 0, 0], [0.2, 0, 0], [0.5, 0.5, 0.5]])
+    with pytest.raises(InputError, match="connect no Li path"):
+        transport(pairs, "pairs", "Li", [stored("Li-hop0", 2.0, 0.3)], max_distance=3.0)
     with pytest.raises(InputError, match="another cutoff or host cell"):
         transport(LIFEPO4, "LiFePO4", "Li", [stored("Li-hop0", 4.69, 0.5)], max_distance=3.2)
 
