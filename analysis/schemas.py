@@ -76,6 +76,11 @@ class MigrationBarrierDoc(BaseModel):
     settings: dict = Field(default_factory=dict)
     force_calls: int = Field(description="engine force evaluations, end-point relaxations included")
     wall_time_s: float
+    recut_from_image: int | None = Field(
+        None,
+        description="the first band showed an end point was no minimum; that end point was re-relaxed "
+        "from this image of it and the band run again (the energies are the second band's)",
+    )
     resumed_at_step: int = Field(
         0,
         description="optimizer steps of the band before an interruption; it resumed from its checkpoint",

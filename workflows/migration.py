@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from jobflow import Flow, Job, Maker, job
 from pymatgen.core import Structure
 
+from ionflow.analysis.barriers import DROP_TOLERANCE
 from ionflow.analysis.emmet_docs import neb_result
 from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
 from ionflow.inputs.hops import HopPath, interpolate_idpp
@@ -19,7 +20,7 @@ from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.embedded import relaxed_end_points
 from ionflow.workflows.settings import NebSettings
-from ionflow.workflows.warm_start import climb_band, warm_started_band
+from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
 
 
 @job
@@ -34,57 +35,124 @@ def relaxed_hop_length(initial: Structure, final: Structure, moving_index: int) 
     return float(initial[moving_index].distance(final[moving_index]))
 
 
+def not_a_minimum(energies: list[float]) -> tuple[int, int] | None:
+    """Whether the band shows an end point that is no minimum: ``(end, image)``, the end point
+    (0 or -1) and the image to re-relax it from, or None. A saddle at an end point (the band
+    runs downhill from it) is re-relaxed from its neighbouring image; an image more than
+    :data:`~ionflow.analysis.barriers.DROP_TOLERANCE` below its side's end point is taken as it."""
+    e = list(energies)
+    top = max(range(len(e)), key=e.__getitem__)
+    if top == 0:
+        return 0, 1
+    if top == len(e) - 1:
+        return -1, len(e) - 2
+    left = min(range(top + 1), key=e.__getitem__)
+    right = min(range(top, len(e)), key=e.__getitem__)
+    drops = {(0, left): e[0] - e[left], (-1, right): e[-1] - e[right]}
+    worst = max(drops, key=drops.get)
+    return worst if drops[worst] > DROP_TOLERANCE else None
+
+
+def recut(
+    end_points: dict, band_images: list[Structure], which: tuple[int, int], settings: NebSettings
+) -> dict:
+    """The end points with end ``which[0]`` replaced by image ``which[1]`` of the band, both
+    relaxed again by the one end-point relaxer; force calls and wall time added up."""
+    ends = [end_points["initial"], end_points["final"]]
+    ends[which[0]] = band_images[which[1]]
+    again = relaxed_end_points(*ends, settings).as_output()
+    for key in ("force_calls", "wall_time_s"):
+        again[key] += end_points[key]
+    return again
+
+
+def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
+    """IDPP images between the end points and CI-NEB from them, resuming from a checkpoint."""
+    images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
+    band_settings = settings.model_dump(include={"model", "dispersion", "fmax", "steps", "climb", "method"})
+    return climb_band(
+        images,
+        settings.model,
+        settings.fmax,
+        settings.steps,
+        settings.dispersion,
+        climb=settings.climb,
+        method=settings.method,
+        checkpoint=NebCheckpoint.for_band(images, band_settings),
+    )
+
+
 @job(data="band")  # the band's images go to the JobStore's data store, not the documents
 def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> MigrationBarrierDoc:
     """IDPP images between the relaxed end points, then CI-NEB on the embedded engine, from
     the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
-    into one minimum: no hop, no band."""
+    into one minimum: no hop, no band. A plain band that shows an end point is no minimum
+    (:func:`not_a_minimum`) has that end point re-relaxed from the band and is run again, once."""
     start = time.perf_counter()
-    extra: dict = {}  # the band (emmet's NebResult) and, for a resumed band, where it resumed
+    extra: dict = {}  # the band (emmet's NebResult), a re-cut, and where a resumed band resumed
     separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
-    engine = settings.engine
+    engine, earlier_calls = settings.engine, 0
     if separation < ONE_MINIMUM:
-        energies, converged, band_calls = end_points["energies"], False, 0
-    else:
+        return _document(
+            end_points["energies"], False, 0, end_points, hop, separation, settings, start, extra
+        )
+    if settings.warm_start and settings.warm_start != settings.model:
         images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
-        if settings.warm_start and settings.warm_start != settings.model:
-            _, band = warm_started_band(
-                images,
-                settings.warm_start,
-                settings.model,
-                settings.fmax,
-                settings.steps,
-                dispersion=settings.dispersion,
-            )
-            engine = f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
-        else:
-            band_settings = settings.model_dump(
-                include={"model", "dispersion", "fmax", "steps", "climb", "method"}
-            )
-            band = climb_band(
-                images,
-                settings.model,
-                settings.fmax,
-                settings.steps,
-                settings.dispersion,
-                climb=settings.climb,
-                method=settings.method,
-                checkpoint=NebCheckpoint.for_band(images, band_settings),
-            )
-            extra.update(
-                resumed_at_step=band.resumed_at_step, force_calls_before_resume=band.force_calls_before_resume
-            )
-        energies, band_calls = band.energies, band.force_calls
-        converged = bool(end_points["converged"]) and band.converged
-        tags = [hop["host"], hop["species"], hop["hop_id"], engine, hop["location"]]
-        extra["band"] = neb_result(energies, converged, tags, images=band.images).model_dump()
-    # the band's end points are not moved by the NEB; their energies are those of the relaxed ends
+        _, band = warm_started_band(
+            images,
+            settings.warm_start,
+            settings.model,
+            settings.fmax,
+            settings.steps,
+            dispersion=settings.dispersion,
+        )
+        engine = f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
+    else:
+        band = plain_band(end_points, settings)
+        which = not_a_minimum(band.energies)
+        if which is not None:
+            earlier_calls = band.force_calls
+            end_points = recut(end_points, band.images, which, settings)
+            extra["recut_from_image"] = which[1]
+            separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
+            if separation < ONE_MINIMUM:
+                energies = end_points["energies"]
+                return _document(
+                    energies, False, earlier_calls, end_points, hop, separation, settings, start, extra
+                )
+            band = plain_band(end_points, settings)
+        extra.update(
+            resumed_at_step=band.resumed_at_step, force_calls_before_resume=band.force_calls_before_resume
+        )
+    converged = bool(end_points["converged"]) and band.converged
+    tags = [hop["host"], hop["species"], hop["hop_id"], engine, hop["location"]]
+    extra["band"] = neb_result(band.energies, converged, tags, images=band.images).model_dump()
+    calls = earlier_calls + band.force_calls
+    return _document(
+        band.energies, converged, calls, end_points, hop, separation, settings, start, extra, engine
+    )
+
+
+def _document(
+    energies: list[float],
+    converged: bool,
+    band_calls: int,
+    end_points: dict,
+    hop: dict,
+    separation: float,
+    settings: NebSettings,
+    start: float,
+    extra: dict,
+    engine: str | None = None,
+) -> MigrationBarrierDoc:
+    """The hop's document; the band's end points are not moved by the NEB, so their energies
+    are those of the relaxed ends."""
     return MigrationBarrierDoc.from_hop(
         energies,
         hop,
         relaxed_hop_length=separation,
         converged=converged,
-        engine=engine,
+        engine=engine or settings.engine,
         settings=settings.model_dump(exclude_none=True),
         force_calls=end_points["force_calls"] + band_calls,
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,

@@ -162,3 +162,55 @@ def test_end_points_that_relax_into_one_minimum_are_no_hop(tmp_path):
         [*cli, "barriers", "--results", str(tmp_path / "r.json")], capture_output=True, text=True
     )
     assert shown.returncode == 0 and "end points relax" in shown.stdout and "—" in shown.stdout
+
+
+def test_a_band_downhill_from_a_saddle_is_recut_and_reported_as_what_it_is(tmp_path):
+    """An end point stuck on a symmetric saddle (the Cu halfway into the vacancy: no force by
+    symmetry, so its relaxation cannot leave it) gives a band that runs downhill. It is not
+    stored as a barrier: the end point is re-relaxed from the band's next image and the band
+    run again. That image relaxes into one of the two sites beside the saddle: into the vacancy
+    the other end fills (one minimum: no hop), or back onto the Cu's own site, and then the
+    band is the real vacancy hop: symmetric, its saddle in the middle, 0.5-1.0 eV on EMT (Cu's
+    measured vacancy migration energy is 0.70 eV)."""
+    from jobflow import JobStore, run_locally
+    from maggma.stores import MemoryStore
+
+    from ionflow.analysis.barriers import DROP_TOLERANCE
+    from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc
+    from ionflow.inputs.hops import HopPath
+    from ionflow.workflows.migration import MigrationBarrierMaker, not_a_minimum
+    from ionflow.workflows.settings import NebSettings
+
+    assert not_a_minimum([0.0, -0.1, -0.2, -0.3, -0.4]) == (0, 1)  # saddle at the initial end
+    assert not_a_minimum([0.0, -0.12, 0.29, 0.11, 0.11]) == (0, 1)  # an image 0.12 eV below it
+    assert not_a_minimum([0.0, 0.2, 0.5, 0.2, 0.0]) is None
+
+    _, _, a, species, coords, _ = CASES["EMT"]
+    host = Structure(Lattice.cubic(a), species, coords)
+    host.make_supercell(2)
+    vacancy = host[0].coords
+    host.remove_sites([0])
+    moving = next(
+        i for i, site in enumerate(host) if abs(site.distance_from_point(vacancy) - a / 2**0.5) < 0.01
+    )
+    final = host.copy()
+    final.replace(moving, "Cu", vacancy, coords_are_cartesian=True)
+    saddle = host.copy()
+    saddle.replace(moving, "Cu", (host[moving].coords + vacancy) / 2, coords_are_cartesian=True)
+    hop = HopPath("Cu-saddle", "Cu", a / 2**0.5 / 2, saddle, final, moving, host="Cu")
+    flow = MigrationBarrierMaker(settings=NebSettings(n_images=3, model="EMT")).make(hop)
+    responses = run_locally(
+        flow,
+        store=JobStore(MemoryStore(), additional_stores={"data": MemoryStore()}),
+        root_dir=tmp_path,
+        ensure_success=True,
+    )
+    doc = MigrationBarrierDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
+    assert doc.recut_from_image == 1
+    if doc.relaxed_hop_length < ONE_MINIMUM:
+        assert not doc.converged and len(doc.energies) == 2
+    else:
+        assert doc.converged and doc.saddle_interior and doc.end_point_drop <= DROP_TOLERANCE
+        assert doc.forward_barrier == pytest.approx(doc.reverse_barrier, abs=0.02)
+        assert 0.5 < doc.forward_barrier < 1.0
+        assert doc.relaxed_hop_length == pytest.approx(a / 2**0.5, abs=0.1)
