@@ -93,14 +93,23 @@ def cases(source: Path, name: str, tmp_path: Path, read, same) -> list[str]:
     return outcomes
 
 
+def damaged_outcar_cases(source: Path, tmp_path: Path) -> None:
+    # a cut OUTCAR that still holds energies is an unfinished run, and says so
+    outcomes = cases(source, "OUTCAR", tmp_path, read_outcar_energy, lambda a, b: a == b or not a[1])
+    assert "error" in outcomes  # the cuts near the start cannot give an energy
+    cases(source, "OUTCAR", tmp_path, run_cost, lambda a, b: a.ionic_steps <= b.ionic_steps)
+
+
 def test_damaged_outcars(tmp_path):
-    for source in (*sorted((DATA / "vasp_outcars").glob("OUTCAR.*.gz")), NEB / "02" / "OUTCAR"):
+    for source in sorted((DATA / "vasp_outcars").glob("OUTCAR.*.gz")):
         if source.name == "OUTCAR.crashed.gz":
             continue  # no energy even undamaged: its own test says so
-        # a cut OUTCAR that still holds energies is an unfinished run, and says so
-        outcomes = cases(source, "OUTCAR", tmp_path, read_outcar_energy, lambda a, b: a == b or not a[1])
-        assert "error" in outcomes  # the cuts near the start cannot give an energy
-        cases(source, "OUTCAR", tmp_path, run_cost, lambda a, b: a.ionic_steps <= b.ionic_steps)
+        damaged_outcar_cases(source, tmp_path)
+
+
+@pytest.mark.slow  # ~45 s: 56 reads of an 8.6 MB OUTCAR; the NEB folder test below damages it too
+def test_damaged_neb_image_outcar(tmp_path):
+    damaged_outcar_cases(NEB / "02" / "OUTCAR", tmp_path)
 
 
 def test_damaged_image_outcar_in_a_neb_folder(tmp_path):
