@@ -28,6 +28,9 @@ LOCAL_MOVE = 0.1
 """eV: a hop whose E_KRA is below this is a rattle within one site, not a long-range hop."""
 MODEL_SPREAD = 0.15
 """eV: engines that differ by more than this on one hop make its barrier model-uncertain."""
+DFT_ENGINES = ("vasp", "embedded:GPAW")
+"""Engine names (prefixes) whose barriers are first-principles: a hop's reference where present."""
+VS_DFT = "vs DFT (eV)"
 
 
 def barrier_rows(store: Store, host: str | None = None, species: list[str] | None = None) -> list[dict]:
@@ -80,6 +83,7 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     frame["saddle_interior"] = _with_model_spread(frame)
     no_hop = [_one_minimum(row) for row in records]
     frame.loc[no_hop, ["forward_barrier", "reverse_barrier", "kra_barrier"]] = float("nan")
+    frame.insert(frame.columns.get_loc("kra_barrier") + 1, VS_DFT, _versus_dft(frame))
     frame = frame.drop(columns=["energies", "relaxed_hop_length"]).rename(columns=COLUMNS)
     return frame.sort_values(["host", "location", "species", "hop"], kind="stable").reset_index(drop=True)
 
@@ -106,6 +110,18 @@ def _note(row: dict) -> str:
 
 
 HOP = ["host", "location", "species", "hop_id"]
+
+
+def _versus_dft(frame: pd.DataFrame) -> list[float]:
+    """Each row's E_KRA minus the first-principles E_KRA of the same hop (NaN where the hop has
+    none, or the row is the first-principles one)."""
+    dft = frame[frame["engine"].str.startswith(DFT_ENGINES)].groupby(HOP)["kra_barrier"].first()
+    out = []
+    for row in frame.to_dict("records"):
+        reference = dft.get(tuple(row[k] for k in HOP))
+        is_dft = str(row["engine"]).startswith(DFT_ENGINES)
+        out.append(float("nan") if reference is None or is_dft else row["kra_barrier"] - reference)
+    return out
 
 
 def _with_model_spread(frame: pd.DataFrame) -> list[str]:

@@ -267,3 +267,24 @@ def test_a_species_ranking_is_stated_only_when_every_engine_agrees_beyond_the_sp
     assert "not ranked" in line  # the engines order them oppositely
     (line,) = ranking({("Li", "CHGNet"): 0.44, ("Cu", "CHGNet"): 0.16})
     assert line.startswith("h: Cu below Li by 0.28 eV") and "one engine" in line
+
+
+def test_a_dft_barrier_is_the_hops_reference(tmp_path):
+    """Where a hop has a first-principles barrier, every other engine's row says how far its
+    E_KRA lies from it; hops without one, and the DFT row itself, show none."""
+    from ionflow.analysis.barriers import VS_DFT, barrier_frame
+    from ionflow.analysis.store import results_store, save_results
+
+    store = results_store(tmp_path / "r.json")
+    save_results(
+        store,
+        [
+            _band_doc("Li-hop0", "Li", "vasp", symmetric(0.50)),
+            _band_doc("Li-hop0", "Li", "embedded:CHGNet", symmetric(0.35)),
+            _band_doc("Li-hop1", "Li", "embedded:CHGNet", symmetric(0.40)),
+        ],
+    )
+    rows = {(r["hop"], r["engine"]): r[VS_DFT] for r in barrier_frame(store).to_dict("records")}
+    assert rows[("Li-hop0", "embedded:CHGNet")] == pytest.approx(-0.15)
+    assert rows[("Li-hop0", "vasp")] != rows[("Li-hop0", "vasp")]  # NaN: the reference itself
+    assert rows[("Li-hop1", "embedded:CHGNet")] != rows[("Li-hop1", "embedded:CHGNet")]
