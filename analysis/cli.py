@@ -109,6 +109,7 @@ def transport_frame(docs: list) -> pd.DataFrame:
         {
             "host": doc.host,
             "species": doc.species,
+            "sites": doc.sublattice or doc.species,
             "percolates in": f"{p.dimension}D",
             "barrier (eV)": float("nan") if p.barrier is None else p.barrier,
             "rate-limiting hop": p.hop_id or "not reached",
@@ -130,6 +131,7 @@ def diffusion_frame(docs: list) -> pd.DataFrame:
             row = {
                 "host": doc.host,
                 "species": doc.species,
+                "sites": doc.sublattice or doc.species,
                 "T (°C)": t.temperature_c,
                 "D (cm²/s)": t.diffusivity,
                 "D max (cm²/s)": t.principal_diffusivities[0],
@@ -159,6 +161,10 @@ AttemptFrequency = Annotated[float, typer.Option(help="Attempt frequency of ever
 HostName = Annotated[
     str | None, typer.Option(help="The host's name in the results (default: the file's stem).")
 ]
+Sublattice = Annotated[
+    str | None,
+    typer.Option(help="The species whose sites form the network (a dilute Cu+ on the Li sites: Li)."),
+]
 MaxDistance = Annotated[
     float | None, typer.Option(help="Longest hop (Å; default 1.05 x the nearest-neighbour distance).")
 ]
@@ -183,6 +189,7 @@ def transport_docs(
     temperatures: str,
     carrier_fraction: float,
     attempt_frequency: float,
+    sublattice: str | None = None,
     save: bool = False,
 ) -> list:
     """The TransportDoc of each species of a host from the stored barriers (``save``: stored
@@ -213,6 +220,7 @@ def transport_docs(
             celsius,
             carrier_fraction,
             attempt_frequency,
+            sublattice,
         )
         for sp in species.split(",")
     ]
@@ -225,6 +233,7 @@ def transport_command(
     host_file: Annotated[Path, typer.Argument(help="The host structure the hops were computed in.")],
     species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
     name: HostName = None,
+    sublattice: Sublattice = None,
     max_distance: MaxDistance = None,
     temperatures: Temperatures = "25,55",
     carrier_fraction: CarrierFraction = 0.01,
@@ -247,7 +256,8 @@ def transport_command(
         temperatures,
         carrier_fraction,
         attempt_frequency,
-        True,
+        sublattice,
+        save=True,
     )
     if fmt == "json":
         print(json.dumps([doc.model_dump() for doc in docs], indent=2))
@@ -277,6 +287,7 @@ def plot_arrhenius_command(
     species: Annotated[str, typer.Option(help="Comma-separated species, e.g. Li,Cu.")] = "Li",
     out: Annotated[str, typer.Option("--out", "-o", help="PNG file to write.")] = "arrhenius.png",
     name: HostName = None,
+    sublattice: Sublattice = None,
     max_distance: MaxDistance = None,
     temperatures: Temperatures = "0,25,55,100,150",
     carrier_fraction: CarrierFraction = 0.01,
@@ -292,7 +303,15 @@ def plot_arrhenius_command(
     )
 
     docs = transport_docs(
-        host_file, species, name, max_distance, results, temperatures, carrier_fraction, attempt_frequency
+        host_file,
+        species,
+        name,
+        max_distance,
+        results,
+        temperatures,
+        carrier_fraction,
+        attempt_frequency,
+        sublattice,
     )
     console.print(f"wrote {plot_arrhenius(docs, Path(out))}")
 

@@ -377,6 +377,9 @@ class TransportDoc(BaseModel):
 
     host: str
     species: str
+    sublattice: str = Field(
+        "", description="the species whose sites form the network (the species' own, or a host's)"
+    )
     cutoff: float = Field(description="longest hop in the network (Å)")
     hops: list[NetworkHop]
     percolation: list[Percolation]
@@ -388,4 +391,4 @@ class TransportDoc(BaseModel):
     @property
     def result_id(self) -> str:
         """One network document per host, species and cutoff: recomputed, it replaces the last."""
-        return result_key("transport", self.host, self.species, round(self.cutoff, 3))
+        return result_key("transport", self.host, self.species, self.sublattice, round(self.cutoff, 3))

@@ -15,6 +15,12 @@ only with a converged band whose saddle lies between distinct minima; a hop not 
 not usable) is left out, and the result says so: a percolation barrier found without it is an
 upper bound, since the missing hop might open a lower path. On the same hops, the diffusivity
 and conductivity at given temperatures (:mod:`ionflow.analysis.diffusion`).
+
+The network is that of the species' own sublattice, or, for a dilute species on another's
+sites (one Cu+ among the Li sites of a Li host), that sublattice's network with the dilute
+species' barriers on its hops (``sublattice``: :func:`~ionflow.inputs.hops.find_hops` computes
+them); the dilute ion is then assumed to find a vacancy next to it whenever it hops (no
+vacancy-solute binding or correlation, as in a five-frequency model's simplest limit).
 """
 
 from __future__ import annotations
@@ -48,10 +54,16 @@ def _usable(doc: dict) -> str:
     return ""
 
 
-def network_hops(host: Structure, species: str, docs: list[dict], max_distance: float | None = None):
+def network_hops(
+    host: Structure,
+    species: str,
+    docs: list[dict],
+    max_distance: float | None = None,
+    sublattice: str | None = None,
+):
     """The network's graph, its hops with their barriers from ``docs`` (stored
     MigrationBarrierDoc dicts of this host and species), and the cutoff."""
-    graph, names, cutoff = hop_network(host, species, max_distance)
+    graph, names, cutoff = hop_network(host, species, max_distance, sublattice)
     hops: dict[int, NetworkHop] = {}
     for label, name in names.items():
         length = float(graph.unique_hops[label]["hop"].length)
@@ -109,16 +121,20 @@ def transport(
     temperatures_c: tuple[float, ...] | list[float] = TEMPERATURES_C,
     carrier_fraction: float = CARRIER_FRACTION,
     attempt_frequency: float = ATTEMPT_FREQUENCY,
+    sublattice: str | None = None,
 ) -> TransportDoc:
     """The percolation barriers of ``species`` in ``host`` from its stored barriers ``docs``, and
     its diffusivity and conductivity on the same hops (:mod:`ionflow.analysis.diffusion`)."""
-    if sum(site.specie.symbol == species for site in host) < 2:
+    sites = sublattice or species
+    if sum(site.specie.symbol == sites for site in host) < 2:
         raise InputError(
             f"host {host_name}",
-            f"has fewer than two {species} sites: no {species} sublattice to percolate through",
-            f"pick a species with a sublattice (a lone {species}'s hops are in `ionflow barriers`)",
+            f"has fewer than two {sites} sites: no {sites} sublattice to percolate through",
+            f"give the host without the dilute {species} and --sublattice, e.g. --sublattice Li"
+            if sublattice is None
+            else "give a species with a sublattice",
         )
-    graph, hops, cutoff = network_hops(host, species, docs, max_distance)
+    graph, hops, cutoff = network_hops(host, species, docs, max_distance, sublattice)
     if not hops:
         raise InputError(
             "--max-distance",
@@ -149,6 +165,7 @@ def transport(
     return TransportDoc(
         host=host_name,
         species=species,
+        sublattice=sites,
         cutoff=cutoff,
         hops=sorted(hops.values(), key=lambda h: h.length),
         percolation=percolation,

@@ -131,14 +131,15 @@ def hop_id(species: str, rank: int) -> str:
 
 
 def hop_network(
-    host: Structure, species: str, max_distance: float | None = None
+    host: Structure, species: str, max_distance: float | None = None, sublattice: str | None = None
 ) -> tuple[MigrationGraph, dict[int, str], float]:
-    """The hop network of ``species``'s own sublattice (pymatgen-analysis-diffusion's migration
-    graph: every hop up to ``max_distance``, by default 1.05 x the nearest-neighbour distance),
-    each of its symmetry-distinct hops' labels with the hop id :func:`find_hops` gives it
-    (shortest first), and the cutoff used."""
-    cutoff = max_distance if max_distance is not None else 1.05 * nearest_neighbour_distance(host, species)
-    graph = MigrationGraph.with_distance(host, species, max_distance=cutoff)
+    """The hop network of ``species`` on the sites of ``sublattice`` (by default its own):
+    pymatgen-analysis-diffusion's migration graph, every hop up to ``max_distance`` (by default
+    1.05 x the sublattice's nearest-neighbour distance); each of its symmetry-distinct hops'
+    labels with the hop id :func:`find_hops` gives ``species`` on it (shortest first); the cutoff."""
+    sites = sublattice or species
+    cutoff = max_distance if max_distance is not None else 1.05 * nearest_neighbour_distance(host, sites)
+    graph = MigrationGraph.with_distance(host, sites, max_distance=cutoff)
     by_length = sorted(graph.unique_hops.items(), key=lambda item: float(item[1]["hop"].length))
     return graph, {label: hop_id(species, rank) for rank, (label, _) in enumerate(by_length)}, cutoff
 
@@ -210,6 +211,7 @@ def find_hops(
     min_atoms: int = 80,
     max_atoms: int = 240,
     max_hops: int | None = None,
+    sublattice: str | None = None,
 ) -> list[HopPath]:
     """Symmetry-distinct nearest-neighbour vacancy hops of ``species`` in ``host``.
 
@@ -230,12 +232,30 @@ def find_hops(
         Supercell limits for the NEB cell (pymatgen-analysis-diffusion's supercell search).
     max_hops
         Keep at most this many hops, shortest first.
+    sublattice
+        Hop ``species`` on the sites of this species instead (a dilute Cu+ on the Li sites of a
+        Li host): one ion of ``species`` put on a site of the sublattice, hopping into a vacant
+        neighbouring site, for each of the sublattice's hops; named as the sublattice's hops are
+        ranked, so the two networks line up (:func:`hop_network`).
     """
     if species not in MOBILE_SPECIES:
         raise InputError(
             "--species",
             f"{species!r} is not a mobile cation ionflow knows",
             f"use one of {', '.join(MOBILE_SPECIES)}",
+        )
+    if sublattice is not None and sublattice != species:
+        return _hops_on_sublattice(
+            host,
+            species,
+            sublattice,
+            host_name,
+            max_distance,
+            n_images,
+            min_length,
+            min_atoms,
+            max_atoms,
+            max_hops,
         )
     count = sum(s.specie.symbol == species for s in host)
     name = host_name or host.composition.reduced_formula
@@ -280,6 +300,47 @@ def find_hops(
         raise InputError(
             "--max-distance", f"no {species} hop shorter than {cutoff:.2f} Å", "raise --max-distance"
         )
+    return hops
+
+
+def _hops_on_sublattice(
+    host: Structure,
+    species: str,
+    sublattice: str,
+    host_name: str,
+    max_distance: float | None,
+    n_images: int,
+    min_length: float,
+    min_atoms: int,
+    max_atoms: int,
+    max_hops: int | None,
+) -> list[HopPath]:
+    """One ``species`` ion hopping along each hop of ``sublattice``'s network (see find_hops)."""
+    name = host_name or host.composition.reduced_formula
+    if sum(s.specie.symbol == sublattice for s in host) < 2:
+        raise InputError(
+            "--sublattice",
+            f"{name} has fewer than two {sublattice} sites",
+            "give a species with a sublattice",
+        )
+    sc_mat = neb_supercell(host, name, min_length, min_atoms, max_atoms)
+    graph, names, cutoff = hop_network(host, species, max_distance, sublattice)
+    if not names:
+        raise InputError(
+            "--max-distance", f"no {sublattice} hop shorter than {cutoff:.2f} Å", "raise --max-distance"
+        )
+    hops = []
+    for label, hop_name in names.items():
+        found = graph.unique_hops[label]["hop"]
+        initial, final, moving = _vacancy_hop(host, found.isite, found.esite, sc_mat, sublattice)
+        for end in (initial, final):  # the sublattice's ion that would hop becomes the species
+            end.replace(moving, species, coords=end[moving].frac_coords)
+        assert_no_close_atoms(final, f"{name} hop {hop_name}")
+        path = HopPath(hop_name, species, float(found.length), initial, final, moving, host=name)
+        path.images = interpolate_idpp(initial, final, n_images)
+        hops.append(path)
+        if max_hops is not None and len(hops) >= max_hops:
+            break
     return hops
 
 

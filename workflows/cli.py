@@ -187,6 +187,10 @@ def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> 
 def run_barriers(
     structure: Annotated[str, typer.Argument(help="Host: structure file (CIF/POSCAR/JSON) or bundled name.")],
     species: Annotated[str, typer.Option(help="Mobile species, comma-separated (Li,Cu).")] = "Li",
+    sublattice: Annotated[
+        str | None,
+        typer.Option(help="Hop each species on this species' sites (a dilute Cu+ on the Li sites: Li)."),
+    ] = None,
     max_hops: Annotated[int, typer.Option(help="Hops per species, shortest first.")] = SPEC[
         "max_hops"
     ].default,
@@ -223,6 +227,7 @@ def run_barriers(
         flow="barriers",
         structure=structure,
         species=species.split(","),
+        sublattice=sublattice,
         max_hops=max_hops,
         min_length=min_length,
         images=images,

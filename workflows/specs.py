@@ -44,6 +44,9 @@ class FlowSpec(BaseModel):
     structure: str | None = Field(None, description="host (barriers) or interface JSON (charges)")
     name: str | None = Field(None, description="result name (default: the structure's file name)")
     species: list[str] = Field(default_factory=lambda: ["Li"])
+    sublattice: str | None = Field(
+        None, description="barriers: hop each species on this species' sites (a dilute Cu+ on the Li sites)"
+    )
     max_hops: int = Field(1, ge=1)
     min_length: float = Field(7.0, gt=0)
     images: int = Field(NEB.n_images, ge=1)
@@ -115,7 +118,7 @@ def spec_structures(spec: FlowSpec) -> list:
 def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
 
-    settings = spec.model_dump(exclude={"structure"})
+    settings = spec.model_dump(exclude={"structure"} | ({"sublattice"} if spec.sublattice is None else set()))
     if spec.name is None and spec.structure:
         settings["name"] = Path(spec.structure).stem
     structures = spec_structures(spec)
@@ -154,6 +157,7 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
             min_length=spec.min_length,
             min_atoms=1,
             max_hops=spec.max_hops,
+            sublattice=spec.sublattice,
         )
     maker = ENGINES[spec.engine].barrier_maker(spec)
     return [

@@ -29,7 +29,7 @@ from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, KB_EV, diffusion_tenso
 from ionflow.analysis.schemas import kra_barrier
 from ionflow.analysis.transport import network_hops, transport
 from ionflow.inputs.errors import InputError
-from ionflow.inputs.hops import hop_network
+from ionflow.inputs.hops import find_hops, hop_network
 from tests.cli import ionflow, one_line_error
 
 LIFEPO4 = Structure.from_spacegroup(  # Pnma, Li on 4a (the cell of Islam et al.)
@@ -170,12 +170,47 @@ def test_licoo2_diffuses_in_its_layers():
     )  # isotropic in-plane, none across
 
 
+def test_a_dilute_species_hops_on_the_sites_of_the_host_species():
+    """Cu on the Ag sites of fcc Ag: one Cu put on a site, hopping into the vacant site next to
+    it, named as the Ag network's hops are, so its barriers land on that network."""
+    silver = Structure(
+        Lattice.cubic(4.09), ["Ag"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    )
+    (hop,) = find_hops(silver, "Cu", min_length=7.0, min_atoms=1, n_images=3, sublattice="Ag")
+    assert hop.hop_id == "Cu-hop0" and hop.species == "Cu"
+    assert hop.length == pytest.approx(4.09 / 2**0.5, abs=1e-3)
+    for end in (hop.initial, hop.final):  # one Cu among the Ag, one Ag site vacant
+        assert end.composition["Cu"] == 1 and end.composition["Ag"] == 4 * 8 - 2
+        assert end[hop.moving_index].specie.symbol == "Cu"
+    assert hop.initial[hop.moving_index].distance(hop.final[hop.moving_index]) == pytest.approx(
+        hop.length, abs=1e-3
+    )
+    _, names, _ = hop_network(silver, "Cu", sublattice="Ag")
+    assert list(names.values()) == ["Cu-hop0"]
+
+
 @pytest.fixture(scope="module")
 def cuag3_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("transport")
     fcc = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
     Structure(Lattice.cubic(3.95), ["Cu", "Ag", "Ag", "Ag"], fcc).to(filename=str(folder / "CuAg3.cif"))
     args = ["run", "barriers", "CuAg3.cif", "--species", "Ag", "--model", "EMT", "--no-warm-start"]
+    done = ionflow(*args, "--images", "3", "--results", "r.json", "--work-dir", "runs", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    # and a dilute Cu on the sites of fcc Ag (a = 4.09 Å): its own network is Ag's
+    Structure(Lattice.cubic(4.09), ["Ag"] * 4, fcc).to(filename=str(folder / "Ag.cif"))
+    args = [
+        "run",
+        "barriers",
+        "Ag.cif",
+        "--species",
+        "Cu",
+        "--sublattice",
+        "Ag",
+        "--model",
+        "EMT",
+        "--no-warm-start",
+    ]
     done = ionflow(*args, "--images", "3", "--results", "r.json", "--work-dir", "runs", cwd=folder)
     assert done.returncode == 0, done.stderr
     return folder
@@ -188,7 +223,9 @@ def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cua
     assert out.returncode == 0, out.stderr
     (doc,) = json.loads(out.stdout)
     (barrier,) = [
-        d for d in json.loads((cuag3_run / "r.json").read_text()) if d["doc_type"] == "MigrationBarrierDoc"
+        d
+        for d in json.loads((cuag3_run / "r.json").read_text())
+        if d["doc_type"] == "MigrationBarrierDoc" and d["host"] == "CuAg3"
     ]
     (hop,) = doc["hops"]  # the face-centre Ag sites: one symmetry-distinct nearest hop (a/√2)
     assert hop["length"] == pytest.approx(3.95 / 2**0.5, abs=0.01) and doc["complete"]
@@ -203,7 +240,11 @@ def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cua
         assert t["principal_diffusivities"] == pytest.approx([expected] * 3, rel=1e-3)  # cubic: isotropic
     assert [t["temperature_c"] for t in estimate["temperatures"]] == [25, 55]
     assert estimate["activation_energy"] == pytest.approx(barrier["kra_barrier"], abs=1e-6)
-    stored = [d for d in json.loads((cuag3_run / "r.json").read_text()) if d["doc_type"] == "TransportDoc"]
+    stored = [
+        d
+        for d in json.loads((cuag3_run / "r.json").read_text())
+        if d["doc_type"] == "TransportDoc" and d["host"] == "CuAg3"
+    ]
     assert [(d["host"], d["species"], d["percolation"]) for d in stored] == [
         ("CuAg3", "Ag", doc["percolation"])
     ]
@@ -212,6 +253,36 @@ def test_the_ag_sublattice_of_l12_cuag3_percolates_in_3d_through_its_one_hop(cua
     table = ionflow("transport", "CuAg3.cif", "--species", "Ag", *longer, cwd=cuag3_run).stdout
     assert "Percolation barriers in CuAg3" in table and "3D" in table
     assert "Ag-hop1 (3.95 Å) left out: not computed" in " ".join(table.split()) and "upper bounds" in table
+
+
+def test_a_dilute_cu_in_silver_diffuses_on_the_fcc_network_of_its_sites(cuag3_run):
+    """The Cu's barrier on each of the 12 Ag neighbours: 3D at once, D = z k l² / 6 = k a²."""
+    out = ionflow(
+        "transport",
+        "Ag.cif",
+        "--species",
+        "Cu",
+        "--sublattice",
+        "Ag",
+        "--results",
+        "r.json",
+        "--format",
+        "json",
+        cwd=cuag3_run,
+    )
+    assert out.returncode == 0, out.stderr
+    (doc,) = json.loads(out.stdout)
+    (barrier,) = [
+        d
+        for d in json.loads((cuag3_run / "r.json").read_text())
+        if d["doc_type"] == "MigrationBarrierDoc" and d["host"] == "Ag"
+    ]
+    assert barrier["species"] == "Cu" and doc["sublattice"] == "Ag" and doc["complete"]
+    assert 0.2 < barrier["kra_barrier"] < 1.5  # eV: a vacancy-solute exchange in a close-packed metal
+    assert [p["barrier"] for p in doc["percolation"]] == [pytest.approx(barrier["kra_barrier"])] * 3
+    for t in doc["diffusion"]["temperatures"]:
+        expected = rate(barrier["kra_barrier"], t["temperature_c"]) * 4.09**2 * 1e-16
+        assert t["diffusivity"] == pytest.approx(expected, rel=1e-3)
 
 
 def test_arrhenius_plot_is_a_png(cuag3_run):
