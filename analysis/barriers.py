@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from maggma.core import Store
 
-from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier
+from ionflow.analysis.schemas import ONE_MINIMUM, kra_barrier, side_minima
 
 COLUMNS = {
     "host": "host",
@@ -98,10 +98,10 @@ def _note(row: dict) -> str:
     e = list(row.get("energies") or [])
     if len(e) < 3:
         return "fewer than 3 images"
-    top = max(range(len(e)), key=e.__getitem__)
+    top, (_, initial_drop), (_, final_drop) = side_minima(e)
     if top in (0, len(e) - 1):
         return "saddle at an end point: path downhill, not a barrier"
-    drop = max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:]))
+    drop = max(initial_drop, final_drop)
     if drop > DROP_TOLERANCE:
         return f"an image lies {drop:.2f} eV below an end point: end point not a minimum, barrier understated"
     if row["kra_barrier"] < LOCAL_MOVE:

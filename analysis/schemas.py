@@ -25,6 +25,16 @@ def kra_barrier(forward: float, delta_e: float) -> float:
     return forward - 0.5 * delta_e
 
 
+def side_minima(energies: list[float]) -> tuple[int, tuple[int, float], tuple[int, float]]:
+    """The band's highest image, and on each side of it (the initial's, the final's) its lowest
+    image with how far (eV) that lies below the side's end point (0: the end point is lowest)."""
+    e = [float(x) for x in energies]
+    top = max(range(len(e)), key=e.__getitem__)
+    left = min(range(top + 1), key=e.__getitem__)
+    right = min(range(top, len(e)), key=e.__getitem__)
+    return top, (left, e[0] - e[left]), (right, e[-1] - e[right])
+
+
 class Provenance(BaseModel):
     """Where a result came from."""
 
@@ -120,7 +130,7 @@ class MigrationBarrierDoc(BaseModel):
     def from_energies(cls, energies: list[float], **fields) -> MigrationBarrierDoc:
         """Build the document from the image energies along the converged band."""
         e = [float(x) for x in energies]
-        top = max(range(len(e)), key=e.__getitem__)
+        top, (_, initial_drop), (_, final_drop) = side_minima(e)
         return cls(
             energies=e,
             forward_barrier=e[top] - e[0],
@@ -129,7 +139,7 @@ class MigrationBarrierDoc(BaseModel):
             kra_barrier=kra_barrier(e[top] - e[0], e[-1] - e[0]),
             saddle_image=top,
             saddle_interior=0 < top < len(e) - 1,
-            end_point_drop=max(e[0] - min(e[: top + 1]), e[-1] - min(e[top:])),
+            end_point_drop=max(initial_drop, final_drop),
             **fields,
         )
 

@@ -30,7 +30,7 @@ from jobflow import SETTINGS
 from ionflow.hpc.launchpad import job_store, launchpad_session, open_launchpad
 from ionflow.hpc.profiles import ClusterProfile, load_profile
 from ionflow.hpc.schedulers import SCHEDULERS
-from ionflow.hpc.submit import launch_ready, pack_member_dir, resolved, said_queued, workflow_nodes
+from ionflow.hpc.submit import launch_ready, pack_member_dir, ready_fireworks, resolved, said_queued
 from ionflow.inputs.errors import InputError
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.neb_handlers import WALLTIME_ENV
@@ -64,9 +64,7 @@ def _reserve_successors(profile: ClusterProfile, batch_job: str, ran: list[int],
     each in its own folder in the pack's ``folder``."""
     taken: list[int] = []
     with launchpad_session(profile) as lp:
-        found = lp.fireworks.find({"state": "READY", "fw_id": {"$in": workflow_nodes(lp, ran)}}, {"fw_id": 1})
-        ready = sorted(d["fw_id"] for d in found)
-        for fw_id in ready[: profile.pack]:
+        for fw_id in ready_fireworks(lp, ran)[: profile.pack]:
             fw, launch_id = lp.reserve_fw(FWorker(), str(pack_member_dir(folder, fw_id)), fw_id=fw_id)
             if fw is not None:
                 lp.set_reservation_id(launch_id, batch_job)

@@ -151,10 +151,7 @@ def launch_ready(
     queued: list[tuple[int, str]] = []
     logger = f"qadapter.{adapter.q_name}"
     said = _SchedulerErrors(logger)
-    criteria: dict = {"state": "READY"}
-    if of is not None:
-        criteria["fw_id"] = {"$in": workflow_nodes(lp, of)}
-    ready = sorted(d["fw_id"] for d in lp.fireworks.find(criteria, {"fw_id": 1}))[:limit]
+    ready = ready_fireworks(lp, of)[:limit]
     try:
         if profile.pack > 1:
             for pack in ready_packs(lp, ready, profile.pack):
@@ -164,6 +161,14 @@ def launch_ready(
     finally:
         said.detach(logger)
     return queued
+
+
+def ready_fireworks(lp: LaunchPad, of: list[int] | None = None) -> list[int]:
+    """The READY fireworks, sorted; with ``of`` (firework ids), only those of their workflows."""
+    criteria: dict = {"state": "READY"}
+    if of is not None:
+        criteria["fw_id"] = {"$in": workflow_nodes(lp, of)}
+    return sorted(d["fw_id"] for d in lp.fireworks.find(criteria, {"fw_id": 1}))
 
 
 def workflow_nodes(lp: LaunchPad, fw_ids: list[int]) -> list[int]:

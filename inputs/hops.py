@@ -244,21 +244,15 @@ def find_hops(
             f"{species!r} is not a mobile cation ionflow knows",
             f"use one of {', '.join(MOBILE_SPECIES)}",
         )
-    if sublattice is not None and sublattice != species:
-        return _hops_on_sublattice(
-            host,
-            species,
-            sublattice,
-            host_name,
-            max_distance,
-            n_images,
-            min_length,
-            min_atoms,
-            max_atoms,
-            max_hops,
-        )
-    count = sum(s.specie.symbol == species for s in host)
     name = host_name or host.composition.reduced_formula
+    sites = sublattice or species  # the species whose sites the hops join
+    count = sum(s.specie.symbol == sites for s in host)
+    if sublattice is not None and count < 2:
+        raise InputError(
+            "--sublattice",
+            f"{name} has fewer than two {sublattice} sites",
+            "give a species with a sublattice",
+        )
     present = {s.specie.symbol for s in host} & set(MOBILE_SPECIES)
     if count == 0:
         raise InputError(
@@ -268,8 +262,8 @@ def find_hops(
         )
     sc_mat = neb_supercell(host, name, min_length, min_atoms, max_atoms)
     if count >= 2:
-        # the species' own sublattice: symmetry-distinct hops from MigrationGraph
-        graph, names, cutoff = hop_network(host, species, max_distance)
+        # a sublattice (the species' own, or the one given): symmetry-distinct hops from MigrationGraph
+        graph, names, cutoff = hop_network(host, species, max_distance, sublattice)
         pairs = [
             (
                 graph.unique_hops[label]["hop"].isite,
@@ -286,7 +280,10 @@ def find_hops(
     seen: list[tuple[float, Structure]] = []
     matcher = StructureMatcher(primitive_cell=False, scale=False, attempt_supercell=False)
     for isite, esite, length in sorted(pairs, key=lambda p: p[2]):
-        initial, final, moving = _vacancy_hop(host, isite, esite, sc_mat, species)
+        initial, final, moving = _vacancy_hop(host, isite, esite, sc_mat, sites)
+        if sites != species:  # on another's sublattice: its ion that would hop becomes the species
+            for end in (initial, final):
+                end.replace(moving, species, coords=end[moving].frac_coords)
         if count < 2 and any(abs(length - l0) < 1e-3 and matcher.fit(initial, s0) for l0, s0 in seen):
             continue  # symmetry-equivalent to a hop already kept
         seen.append((length, initial))
@@ -298,49 +295,8 @@ def find_hops(
             break
     if not hops:
         raise InputError(
-            "--max-distance", f"no {species} hop shorter than {cutoff:.2f} Å", "raise --max-distance"
+            "--max-distance", f"no {sites} hop shorter than {cutoff:.2f} Å", "raise --max-distance"
         )
-    return hops
-
-
-def _hops_on_sublattice(
-    host: Structure,
-    species: str,
-    sublattice: str,
-    host_name: str,
-    max_distance: float | None,
-    n_images: int,
-    min_length: float,
-    min_atoms: int,
-    max_atoms: int,
-    max_hops: int | None,
-) -> list[HopPath]:
-    """One ``species`` ion hopping along each hop of ``sublattice``'s network (see find_hops)."""
-    name = host_name or host.composition.reduced_formula
-    if sum(s.specie.symbol == sublattice for s in host) < 2:
-        raise InputError(
-            "--sublattice",
-            f"{name} has fewer than two {sublattice} sites",
-            "give a species with a sublattice",
-        )
-    sc_mat = neb_supercell(host, name, min_length, min_atoms, max_atoms)
-    graph, names, cutoff = hop_network(host, species, max_distance, sublattice)
-    if not names:
-        raise InputError(
-            "--max-distance", f"no {sublattice} hop shorter than {cutoff:.2f} Å", "raise --max-distance"
-        )
-    hops = []
-    for label, hop_name in names.items():
-        found = graph.unique_hops[label]["hop"]
-        initial, final, moving = _vacancy_hop(host, found.isite, found.esite, sc_mat, sublattice)
-        for end in (initial, final):  # the sublattice's ion that would hop becomes the species
-            end.replace(moving, species, coords=end[moving].frac_coords)
-        assert_no_close_atoms(final, f"{name} hop {hop_name}")
-        path = HopPath(hop_name, species, float(found.length), initial, final, moving, host=name)
-        path.images = interpolate_idpp(initial, final, n_images)
-        hops.append(path)
-        if max_hops is not None and len(hops) >= max_hops:
-            break
     return hops
 
 

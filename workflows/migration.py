@@ -14,7 +14,7 @@ from pymatgen.core import Structure
 
 from ionflow.analysis.barriers import DROP_TOLERANCE
 from ionflow.analysis.emmet_docs import neb_result
-from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance
+from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenance, side_minima
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
@@ -40,15 +40,12 @@ def not_a_minimum(energies: list[float]) -> tuple[int, int] | None:
     (0 or -1) and the image to re-relax it from, or None. A saddle at an end point (the band
     runs downhill from it) is re-relaxed from its neighbouring image; an image more than
     :data:`~ionflow.analysis.barriers.DROP_TOLERANCE` below its side's end point is taken as it."""
-    e = list(energies)
-    top = max(range(len(e)), key=e.__getitem__)
+    top, (left, initial_drop), (right, final_drop) = side_minima(energies)
     if top == 0:
         return 0, 1
-    if top == len(e) - 1:
-        return -1, len(e) - 2
-    left = min(range(top + 1), key=e.__getitem__)
-    right = min(range(top, len(e)), key=e.__getitem__)
-    drops = {(0, left): e[0] - e[left], (-1, right): e[-1] - e[right]}
+    if top == len(energies) - 1:
+        return -1, len(energies) - 2
+    drops = {(0, left): initial_drop, (-1, right): final_drop}
     worst = max(drops, key=drops.get)
     return worst if drops[worst] > DROP_TOLERANCE else None
 
