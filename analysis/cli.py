@@ -114,6 +114,7 @@ def transport_frame(docs: list) -> pd.DataFrame:
             "barrier (eV)": float("nan") if p.barrier is None else p.barrier,
             "rate-limiting hop": p.hop_id or "not reached",
             "hops with a barrier": f"{sum(h.barrier is not None for h in doc.hops)}/{len(doc.hops)}",
+            "barriers from": ", ".join(sorted({h.engine for h in doc.hops if h.barrier is not None})),
         }
         for doc in docs
         for p in doc.percolation

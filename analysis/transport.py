@@ -30,7 +30,7 @@ import copy
 from pymatgen.analysis.dimensionality import get_dimensionality_larsen
 from pymatgen.core import Structure
 
-from ionflow.analysis.barriers import DROP_TOLERANCE
+from ionflow.analysis.barriers import DFT_ENGINES, DROP_TOLERANCE
 from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, estimate
 from ionflow.analysis.schemas import ONE_MINIMUM, NetworkHop, Percolation, TransportDoc, kra_barrier
 from ionflow.inputs.errors import InputError
@@ -62,14 +62,19 @@ def network_hops(
     sublattice: str | None = None,
 ):
     """The network's graph, its hops with their barriers from ``docs`` (stored
-    MigrationBarrierDoc dicts of this host and species), and the cutoff."""
+    MigrationBarrierDoc dicts of this host and species), and the cutoff. A hop stored on several
+    engines enters with its DFT barrier where one is usable, otherwise with the first usable one
+    by engine name; each hop names the engine its barrier came from."""
     graph, names, cutoff = hop_network(host, species, max_distance, sublattice)
     hops: dict[int, NetworkHop] = {}
     for label, name in names.items():
         length = float(graph.unique_hops[label]["hop"].length)
         found = [d for d in docs if d["hop_id"] == name]
         hop = NetworkHop(hop_id=name, length=length, note="not computed")
-        for doc in sorted(found, key=lambda d: d.get("engine", "")):
+        # a DFT barrier, where one is stored, is the hop's reference (as in the barrier table)
+        for doc in sorted(
+            found, key=lambda d: (not d.get("engine", "").startswith(DFT_ENGINES), d.get("engine", ""))
+        ):
             if abs(doc["hop_length"] - length) > LENGTH_TOLERANCE:
                 raise InputError(
                     f"stored barrier {name} ({doc['hop_length']:.3f} Å)",

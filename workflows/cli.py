@@ -15,7 +15,7 @@ from maggma.stores import MemoryStore
 
 from ionflow.analysis.barriers import barrier_frame, species_ranking
 from ionflow.analysis.charges import charge_frame
-from ionflow.analysis.cli import Results, console, print_frame
+from ionflow.analysis.cli import MaxDistance, Results, console, print_frame
 from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
 from ionflow.analysis.store import completed_flow, results_data_store, results_store, save_results
 from ionflow.inputs.presets import presets_fingerprint
@@ -194,6 +194,7 @@ def run_barriers(
     max_hops: Annotated[int, typer.Option(help="Hops per species, shortest first.")] = SPEC[
         "max_hops"
     ].default,
+    max_distance: MaxDistance = None,
     min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = SPEC[
         "min_length"
     ].default,
@@ -229,6 +230,7 @@ def run_barriers(
         species=species.split(","),
         sublattice=sublattice,
         max_hops=max_hops,
+        max_distance=max_distance,
         min_length=min_length,
         images=images,
         fmax=fmax,

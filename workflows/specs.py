@@ -48,6 +48,11 @@ class FlowSpec(BaseModel):
         None, description="barriers: hop each species on this species' sites (a dilute Cu+ on the Li sites)"
     )
     max_hops: int = Field(1, ge=1)
+    max_distance: float | None = Field(
+        None,
+        gt=0,
+        description="barriers: longest hop (Å); unset: nearest neighbours (1.05 x the shortest distance)",
+    )
     min_length: float = Field(7.0, gt=0)
     images: int = Field(NEB.n_images, ge=1)
     fmax: float = Field(NEB.fmax, gt=0)
@@ -118,7 +123,8 @@ def spec_structures(spec: FlowSpec) -> list:
 def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
 
-    settings = spec.model_dump(exclude={"structure"} | ({"sublattice"} if spec.sublattice is None else set()))
+    unset = {field for field in ("sublattice", "max_distance") if getattr(spec, field) is None}
+    settings = spec.model_dump(exclude={"structure"} | unset)
     if spec.name is None and spec.structure:
         settings["name"] = Path(spec.structure).stem
     structures = spec_structures(spec)
@@ -157,6 +163,7 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
             min_length=spec.min_length,
             min_atoms=1,
             max_hops=spec.max_hops,
+            max_distance=spec.max_distance,
             sublattice=spec.sublattice,
         )
     maker = ENGINES[spec.engine].barrier_maker(spec)

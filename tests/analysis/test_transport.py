@@ -121,6 +121,22 @@ def test_a_hop_is_counted_by_its_kra_barrier_and_only_if_it_is_one():
         assert note in next(iter(hops.values())).note
 
 
+def test_a_hop_on_several_engines_enters_with_its_dft_barrier():
+    """The DFT barrier is the hop's reference, whatever the engines' names sort to; without a
+    usable DFT barrier the potential's enters, and each hop names the engine it came from."""
+    chgnet = stored("Li-hop0", 3.005, 0.40, engine="embedded:CHGNet")
+    vasp = stored("Li-hop0", 3.005, 0.55, engine="vasp")
+    _, hops, _ = network_hops(LIFEPO4, "Li", [chgnet, vasp], 3.2)
+    (hop,) = hops.values()
+    assert (hop.barrier, hop.engine) == (0.55, "vasp")
+    gpaw = stored("Li-hop0", 3.005, 0.60, engine="embedded:GPAW")
+    _, hops, _ = network_hops(LIFEPO4, "Li", [chgnet, gpaw], 3.2)
+    assert next(iter(hops.values())).engine == "embedded:GPAW"
+    unconverged = {**vasp, "converged": False}
+    _, hops, _ = network_hops(LIFEPO4, "Li", [unconverged, chgnet], 3.2)
+    assert (next(iter(hops.values())).barrier, next(iter(hops.values())).engine) == (0.40, "embedded:CHGNet")
+
+
 def rate(barrier: float, celsius: float) -> float:
     return ATTEMPT_FREQUENCY * math.exp(-barrier / (KB_EV * (celsius + 273.15)))
 
