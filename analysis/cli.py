@@ -14,6 +14,12 @@ from rich.table import Table
 
 from ionflow.analysis.barriers import barrier_frame, barrier_rows, species_ranking
 from ionflow.analysis.charges import charge_frame, interface_profile, species_charge_frame
+from ionflow.analysis.diffusion import (
+    ARRHENIUS_TEMPERATURES_C,
+    ATTEMPT_FREQUENCY,
+    CARRIER_FRACTION,
+    TEMPERATURES_C,
+)
 from ionflow.analysis.emmet_docs import pathway_results
 from ionflow.analysis.neb import barrier_from_vasp_neb, hop_length_from_poscars
 from ionflow.analysis.schemas import StaticRunDoc
@@ -21,6 +27,7 @@ from ionflow.analysis.store import ResultsFileStore, results_data_store, results
 from ionflow.analysis.vasp_charges import charge_transfer_from_vasp
 from ionflow.analysis.vasp_static import run_elements, static_run_from_vasp
 from ionflow.inputs.cli import console, read_structure
+from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.presets import load_preset
 
@@ -171,6 +178,15 @@ MaxDistance = Annotated[
 ]
 
 
+def celsius_list(temperatures: tuple[float, ...]) -> str:
+    """Temperatures as a ``--temperatures`` value: "25,55"."""
+    return ",".join(f"{t:g}" for t in temperatures)
+
+
+TRANSPORT_TEMPERATURES = celsius_list(TEMPERATURES_C)
+ARRHENIUS_TEMPERATURES = celsius_list(ARRHENIUS_TEMPERATURES_C)
+
+
 def _temperatures(text: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
@@ -181,8 +197,21 @@ def _temperatures(text: str) -> list[float]:
     return values
 
 
+def transport_options(temperatures: str, carrier_fraction: float, attempt_frequency: float) -> list[float]:
+    """The temperatures (°C) of ``--temperatures``, once the options are checked (one line each)."""
+    if not 0 < carrier_fraction <= 1:
+        raise InputError(
+            "--carrier-fraction", f"{carrier_fraction} is not a fraction of sites", "give 0 < x <= 1"
+        )
+    if attempt_frequency <= 0:
+        raise InputError(
+            "--attempt-frequency", f"{attempt_frequency} Hz", "give a positive frequency, e.g. 1e13"
+        )
+    return _temperatures(temperatures)
+
+
 def transport_docs(
-    host_file: Path,
+    host_file: Path | str,
     species: str,
     name: str | None,
     max_distance: float | None,
@@ -193,23 +222,15 @@ def transport_docs(
     sublattice: str | None = None,
     save: bool = False,
 ) -> list:
-    """The TransportDoc of each species of a host from the stored barriers (``save``: stored
-    in the results store too)."""
+    """The TransportDoc of each species of a host (a structure file or a bundled host's name)
+    from the stored barriers (``save``: stored in the results store too)."""
     from ionflow.analysis.transport import (  # deferred: diffusion analysis, ~3 s
         transport,
     )
 
-    if not 0 < carrier_fraction <= 1:
-        raise InputError(
-            "--carrier-fraction", f"{carrier_fraction} is not a fraction of sites", "give 0 < x <= 1"
-        )
-    if attempt_frequency <= 0:
-        raise InputError(
-            "--attempt-frequency", f"{attempt_frequency} Hz", "give a positive frequency, e.g. 1e13"
-        )
-    celsius = _temperatures(temperatures)
-    host = read_structure(host_file)
-    host_name = name or host_file.stem
+    celsius = transport_options(temperatures, carrier_fraction, attempt_frequency)
+    host = load_host(str(host_file))
+    host_name = name or Path(host_file).stem
     store = stored_results(results)
     docs = [
         transport(
@@ -236,9 +257,9 @@ def transport_command(
     name: HostName = None,
     sublattice: Sublattice = None,
     max_distance: MaxDistance = None,
-    temperatures: Temperatures = "25,55",
-    carrier_fraction: CarrierFraction = 0.01,
-    attempt_frequency: AttemptFrequency = 1e13,
+    temperatures: Temperatures = TRANSPORT_TEMPERATURES,
+    carrier_fraction: CarrierFraction = CARRIER_FRACTION,
+    attempt_frequency: AttemptFrequency = ATTEMPT_FREQUENCY,
     results: Results = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown.")] = "table",
 ) -> None:
@@ -266,6 +287,12 @@ def transport_command(
     if fmt == "csv":  # one machine-readable table: a row per species and temperature
         print_frame(diffusion_frame(docs), fmt, "")
         return
+    print_transport(docs, fmt)
+
+
+def print_transport(docs: list, fmt: str = "table") -> None:
+    """The percolation and the D and σ tables of TransportDocs, with (as a table) the hops left
+    out and why, and the approximations D and σ rest on."""
     host_name = docs[0].host
     print_frame(transport_frame(docs), fmt, f"Percolation barriers in {host_name}")
     print_frame(_sci(diffusion_frame(docs)), fmt, f"Diffusivity and conductivity in {host_name}")
@@ -290,9 +317,9 @@ def plot_arrhenius_command(
     name: HostName = None,
     sublattice: Sublattice = None,
     max_distance: MaxDistance = None,
-    temperatures: Temperatures = "0,25,55,100,150",
-    carrier_fraction: CarrierFraction = 0.01,
-    attempt_frequency: AttemptFrequency = 1e13,
+    temperatures: Temperatures = ARRHENIUS_TEMPERATURES,
+    carrier_fraction: CarrierFraction = CARRIER_FRACTION,
+    attempt_frequency: AttemptFrequency = ATTEMPT_FREQUENCY,
     results: Results = None,
 ) -> None:
     """Arrhenius plot of σ(T) per species from the stored barriers (as ionflow transport).

@@ -34,6 +34,12 @@ E_CHARGE = 1.602176634e-19
 """The elementary charge (C)."""
 ATTEMPT_FREQUENCY = 1e13
 """Hz: a typical optical-phonon frequency, the usual attempt frequency of an ionic hop."""
+TEMPERATURES_C = (25.0, 55.0)
+"""°C: room temperature and a battery's warm operating point."""
+ARRHENIUS_TEMPERATURES_C = (0.0, 25.0, 55.0, 100.0, 150.0)
+"""°C: the points of an Arrhenius plot unless told."""
+CARRIER_FRACTION = 0.01
+"""Carriers (vacancies) per site of the species unless told: 1 %, a dilute carrier population."""
 
 
 def diffusion_tensor(n_sites: int, jumps: list[tuple[int, int, np.ndarray, float]]) -> np.ndarray:

@@ -31,7 +31,7 @@ from pymatgen.analysis.dimensionality import get_dimensionality_larsen
 from pymatgen.core import Structure
 
 from ionflow.analysis.barriers import DFT_ENGINES, DROP_TOLERANCE
-from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, estimate
+from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, CARRIER_FRACTION, TEMPERATURES_C, estimate
 from ionflow.analysis.schemas import ONE_MINIMUM, NetworkHop, Percolation, TransportDoc, kra_barrier
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import hop_network
@@ -109,12 +109,6 @@ def percolation_barriers(graph, barriers: dict[int, float]) -> dict[int, tuple[f
         if 3 in found:
             break
     return found
-
-
-TEMPERATURES_C = (25.0, 55.0)
-"""°C: room temperature and a battery's warm operating point."""
-CARRIER_FRACTION = 0.01
-"""Carriers (vacancies) per site of the species unless told: 1 %, a dilute carrier population."""
 
 
 def transport(

@@ -14,6 +14,9 @@ import numpy as np
 from ase.mep import NEB
 from pymatgen.analysis.diffusion.neb.full_path_mapper import MigrationGraph
 from pymatgen.analysis.diffusion.utils.supercells import get_sc_fromstruct, get_start_end_structures
+from pymatgen.analysis.dimensionality import get_dimensionality_larsen
+from pymatgen.analysis.graphs import StructureGraph
+from pymatgen.analysis.local_env import CutOffDictNN
 from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
@@ -142,6 +145,45 @@ def hop_network(
     graph = MigrationGraph.with_distance(host, sites, max_distance=cutoff)
     by_length = sorted(graph.unique_hops.items(), key=lambda item: float(item[1]["hop"].length))
     return graph, {label: hop_id(species, rank) for rank, (label, _) in enumerate(by_length)}, cutoff
+
+
+LONGEST_HOP = 8.0
+"""Å: no hop longer than this is looked for when a sublattice's percolation cutoff is sought."""
+LENGTH_MARGIN = 0.01
+"""Å: a cutoff set at a hop's length is raised this much, so that the hop is inside it."""
+
+
+def percolation_cutoff(host: Structure, sites: str, dimension: int = 3, host_name: str = "") -> float:
+    """The shortest cutoff at which every hop between ``sites`` sites up to it joins them into a
+    network of ``dimension`` dimensions (Larsen et al.'s dimensionality of the sublattice's
+    graph): the hops that any percolating path must be drawn from. Geometry only; which of them
+    the ions take is for their barriers (:mod:`ionflow.analysis.transport`)."""
+    name = host_name or host.composition.reduced_formula
+    sublattice = Structure.from_sites([site for site in host if site.specie.symbol == sites])
+    if len(sublattice) == 0:
+        raise InputError(name, f"contains no {sites}", "give a species the host has")
+    lengths = sorted(
+        {round(float(n.nn_distance), 3) for ns in sublattice.get_all_neighbors(LONGEST_HOP) for n in ns}
+    )
+
+    def spans(cutoff: float) -> bool:
+        graph = StructureGraph.from_local_env_strategy(sublattice, CutOffDictNN({(sites, sites): cutoff}))
+        return get_dimensionality_larsen(graph) >= dimension
+
+    if not lengths or not spans(lengths[-1] + LENGTH_MARGIN):
+        raise InputError(
+            name,
+            f"its {sites} sites do not join in {dimension}D with hops up to {LONGEST_HOP:g} Å",
+            "give --max-distance for the hops to compute",
+        )
+    low, high = 0, len(lengths) - 1  # the network only grows with the cutoff: bisect
+    while low < high:
+        middle = (low + high) // 2
+        if spans(lengths[middle] + LENGTH_MARGIN):
+            high = middle
+        else:
+            low = middle + 1
+    return round(lengths[low] + LENGTH_MARGIN, 3)
 
 
 def _minority_pairs(host: Structure, species: str, max_distance: float | None) -> tuple[float, list]:

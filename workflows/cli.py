@@ -15,15 +15,39 @@ from maggma.stores import MemoryStore
 
 from ionflow.analysis.barriers import barrier_frame, species_ranking
 from ionflow.analysis.charges import charge_frame
-from ionflow.analysis.cli import MaxDistance, Results, console, print_frame
+from ionflow.analysis.cli import (
+    ARRHENIUS_TEMPERATURES,
+    TRANSPORT_TEMPERATURES,
+    CarrierFraction,
+    MaxDistance,
+    Results,
+    Temperatures,
+    console,
+    print_frame,
+    print_transport,
+    transport_docs,
+    transport_options,
+)
+from ionflow.analysis.diffusion import (
+    ATTEMPT_FREQUENCY,
+    CARRIER_FRACTION,
+)
 from ionflow.analysis.schemas import CompletedFlowRecord, Provenance, result_key
 from ionflow.analysis.store import completed_flow, results_data_store, results_store, save_results
+from ionflow.inputs.errors import InputError
 from ionflow.inputs.presets import presets_fingerprint
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
 from ionflow.workflows.engines import engine as engine_named
 from ionflow.workflows.record import RESULT_TYPES
-from ionflow.workflows.specs import NEB, FlowSpec, build_flows, spec_fingerprint
+from ionflow.workflows.specs import (
+    NEB,
+    FlowSpec,
+    build_flows,
+    spec_fingerprint,
+    spec_structures,
+    study_cutoff,
+)
 
 SPEC = FlowSpec.model_fields
 """The flow spec's fields: ``ionflow run``'s defaults are the spec's."""
@@ -243,6 +267,103 @@ def run_barriers(
     print_frame(frame, "table", f"Migration barriers in {name}")
     for line in species_ranking(frame):
         console.print(line)
+
+
+@run_app.command("study")
+def run_study(
+    structure: Annotated[
+        str, typer.Argument(help="Host: structure file (CIF/POSCAR/JSON) or bundled name.")
+    ] = "Li6PS5Cl",
+    species: Annotated[str, typer.Option(help="Mobile species, comma-separated.")] = "Li,Cu",
+    sublattice: Annotated[
+        str, typer.Option(help="The species whose sites form the network ('own': each species' own sites).")
+    ] = "Li",
+    max_distance: MaxDistance = None,
+    temperatures: Temperatures = TRANSPORT_TEMPERATURES,
+    carrier_fraction: CarrierFraction = CARRIER_FRACTION,
+    out: Annotated[str, typer.Option("--out", "-o", help="Arrhenius plot (PNG) to write.")] = "arrhenius.png",
+    min_length: Annotated[float, typer.Option(help="Smallest NEB-cell edge (Å).")] = SPEC[
+        "min_length"
+    ].default,
+    fmax: Annotated[float, typer.Option(help="CI-NEB force criterion (eV/Å).")] = NEB.fmax,
+    images: Annotated[int, typer.Option(help="Images between the end points.")] = NEB.n_images,
+    model: Annotated[str, typer.Option(help="Embedded engine's potential for the NEB.")] = NEB.model,
+    results: Results = None,
+    work_dir: WorkDir = Path("ionflow-runs"),
+    recompute: Recompute = False,
+    engine: EngineOption = DEFAULT_ENGINE,
+) -> None:
+    """Transport of each species through a host: CI-NEB of every hop up to the cutoff at which
+    the network's sites join in 3D, then percolation barriers, D and σ and an Arrhenius PNG.
+
+    By default Li+ and one dilute Cu+ on the Li network of Li6PS5Cl (Li6PS5Cl:Cu): dozens of
+    hops per species, hours on a laptop; submit it to a cluster as a spec with `flow: study`.
+    Example: ionflow run study CuAg3.cif --species Ag --sublattice Ag --model EMT
+    """
+    transport_options(temperatures, carrier_fraction, ATTEMPT_FREQUENCY)  # checked before any job runs
+    sublattice = None if sublattice == "own" else sublattice
+    fields = dict(structure=structure, species=species.split(","), sublattice=sublattice)
+    spec = FlowSpec(flow="study", max_distance=max_distance, **fields)
+    host, name = spec_structures(spec)[0], Path(structure).stem
+    cutoffs = {sp: study_cutoff(spec, host, name, sp) for sp in spec.species}
+    for sp, cutoff in cutoffs.items():
+        where = f"the {spec.sublattice or sp} sites"
+        console.print(f"{sp}: every hop on {where} up to {cutoff:.3f} Å" + ("" if max_distance else " (3D)"))
+    store = run_spec(
+        results,
+        work_dir,
+        recompute,
+        **fields,
+        flow="study",
+        max_distance=max_distance,
+        min_length=min_length,
+        images=images,
+        fmax=fmax,
+        model=model,
+        engine=engine,
+    )
+    print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
+    docs = []
+    for sp, cutoff in cutoffs.items():
+        try:  # a network the computed hops do not connect is a result here, said in one line
+            docs += transport_docs(
+                structure,
+                sp,
+                name,
+                cutoff,
+                results,
+                temperatures,
+                carrier_fraction,
+                ATTEMPT_FREQUENCY,
+                sublattice,
+                save=True,
+            )
+        except InputError as error:
+            console.print(f"{sp}: no transport through the hops computed: {error}")
+    if not docs:
+        return
+    print_transport(docs)
+    plotted = [
+        doc
+        for sp, cutoff in cutoffs.items()
+        if sp in {d.species for d in docs}
+        for doc in transport_docs(
+            structure,
+            sp,
+            name,
+            cutoff,
+            results,
+            ARRHENIUS_TEMPERATURES,
+            carrier_fraction,
+            ATTEMPT_FREQUENCY,
+            sublattice,
+        )
+    ]
+    from ionflow.analysis.plots import (  # deferred: matplotlib, ~1 s
+        plot_arrhenius,
+    )
+
+    console.print(f"wrote {plot_arrhenius(plotted, Path(out))}")
 
 
 @run_app.command("charges")

@@ -3,7 +3,7 @@
 
 A spec names the kind of flow and its inputs, for example::
 
-    flow: barriers          # barriers | charges | demo
+    flow: barriers          # barriers | charges | demo | study
     structure: Li6PS5Cl     # bundled host name or a structure file (relative to the spec)
     species: [Li, Cu]
     images: 3
@@ -30,7 +30,7 @@ from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, re
 from ionflow.workflows.engines import DEFAULT_ENGINE, ENGINES
 from ionflow.workflows.settings import NebSettings
 
-FLOW_KINDS = ("barriers", "charges", "demo")
+FLOW_KINDS = ("barriers", "charges", "demo", "study")
 NEB = NebSettings()
 """The preset's NEB settings: the defaults of a spec's images, fmax and model."""
 
@@ -40,7 +40,7 @@ class FlowSpec(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    flow: Literal["barriers", "charges", "demo"]
+    flow: Literal["barriers", "charges", "demo", "study"]
     structure: str | None = Field(None, description="host (barriers) or interface JSON (charges)")
     name: str | None = Field(None, description="result name (default: the structure's file name)")
     species: list[str] = Field(default_factory=lambda: ["Li"])
@@ -113,7 +113,7 @@ def load_spec(path: str | Path) -> FlowSpec:
 
 def spec_structures(spec: FlowSpec) -> list:
     """The structures the spec starts from (none for the demo, which builds its own)."""
-    if spec.flow == "barriers":
+    if spec.flow in ("barriers", "study"):
         return [load_host(spec.structure)]
     if spec.flow == "charges":
         return [read_structure(Path(spec.structure))]
@@ -143,18 +143,38 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
         return demo_flows(quick=spec.quick)
     structure = spec_structures(spec)[0]
     name = spec.name or Path(spec.structure).stem
-    if spec.flow == "barriers":
+    if spec.flow in ("barriers", "study"):
         return _barrier_flows(spec, structure, name)
     return _charge_flows(spec, structure, name)
 
 
+def study_cutoff(spec: FlowSpec, host, name: str, species: str) -> float:
+    """A study's hop cutoff for ``species``: the spec's ``max_distance``, or else the shortest at
+    which the network's sites join in 3D (every hop a percolating path can use)."""
+    from ionflow.inputs.hops import (  # deferred: diffusion analysis, ~3 s
+        percolation_cutoff,
+    )
+
+    sites = spec.sublattice or species
+    if sum(site.specie.symbol == sites for site in host) < 2:
+        raise InputError(
+            f"{name}: species {species}",
+            f"has fewer than two sites: no {sites} network to study",
+            "hop it on the sites of the host's mobile ion, e.g. --sublattice Li",
+        )
+    return spec.max_distance or percolation_cutoff(host, sites, 3, name)
+
+
 def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
+    """The CI-NEB flow of each hop: the nearest ``max_hops`` (barriers), or every hop up to the
+    cutoff (study: the network :mod:`ionflow.analysis.transport` percolates through)."""
     from ionflow.inputs.hops import (  # deferred: diffusion analysis, ~3 s
         find_hops,
     )
 
     hops = []
     for sp in spec.species:
+        study = spec.flow == "study"
         hops += find_hops(
             host,
             sp,
@@ -162,8 +182,8 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
             n_images=spec.images,
             min_length=spec.min_length,
             min_atoms=1,
-            max_hops=spec.max_hops,
-            max_distance=spec.max_distance,
+            max_hops=None if study else spec.max_hops,
+            max_distance=study_cutoff(spec, host, name, sp) if study else spec.max_distance,
             sublattice=spec.sublattice,
         )
     maker = ENGINES[spec.engine].barrier_maker(spec)

@@ -29,7 +29,8 @@ from ionflow.analysis.diffusion import ATTEMPT_FREQUENCY, KB_EV, diffusion_tenso
 from ionflow.analysis.schemas import kra_barrier
 from ionflow.analysis.transport import network_hops, transport
 from ionflow.inputs.errors import InputError
-from ionflow.inputs.hops import find_hops, hop_network
+from ionflow.inputs.hops import find_hops, hop_network, percolation_cutoff
+from ionflow.workflows.specs import FlowSpec, build_flows
 from tests.cli import ionflow, one_line_error
 
 LIFEPO4 = Structure.from_spacegroup(  # Pnma, Li on 4a (the cell of Islam et al.)
@@ -213,22 +214,14 @@ def cuag3_run(tmp_path_factory):
     args = ["run", "barriers", "CuAg3.cif", "--species", "Ag", "--model", "EMT", "--no-warm-start"]
     done = ionflow(*args, "--images", "3", "--results", "r.json", "--work-dir", "runs", cwd=folder)
     assert done.returncode == 0, done.stderr
-    # and a dilute Cu on the sites of fcc Ag (a = 4.09 Å): its own network is Ag's
+    # and the study of fcc Ag (a = 4.09 Å): Ag self-diffusion and a dilute Cu on the Ag sites
     Structure(Lattice.cubic(4.09), ["Ag"] * 4, fcc).to(filename=str(folder / "Ag.cif"))
-    args = [
-        "run",
-        "barriers",
-        "Ag.cif",
-        "--species",
-        "Cu",
-        "--sublattice",
-        "Ag",
-        "--model",
-        "EMT",
-        "--no-warm-start",
-    ]
-    done = ionflow(*args, "--images", "3", "--results", "r.json", "--work-dir", "runs", cwd=folder)
+    args = ["run", "study", "Ag.cif", "--species", "Ag,Cu", "--sublattice", "Ag", "--model", "EMT"]
+    done = ionflow(
+        *args, "--images", "3", "--results", "r.json", "--work-dir", "runs", "--out", "study.png", cwd=folder
+    )
     assert done.returncode == 0, done.stderr
+    (folder / "study.out").write_text(done.stdout)
     return folder
 
 
@@ -291,14 +284,69 @@ def test_a_dilute_cu_in_silver_diffuses_on_the_fcc_network_of_its_sites(cuag3_ru
     (barrier,) = [
         d
         for d in json.loads((cuag3_run / "r.json").read_text())
-        if d["doc_type"] == "MigrationBarrierDoc" and d["host"] == "Ag"
+        if d["doc_type"] == "MigrationBarrierDoc" and d["host"] == "Ag" and d["species"] == "Cu"
     ]
-    assert barrier["species"] == "Cu" and doc["sublattice"] == "Ag" and doc["complete"]
+    assert doc["sublattice"] == "Ag" and doc["complete"]
     assert 0.2 < barrier["kra_barrier"] < 1.5  # eV: a vacancy-solute exchange in a close-packed metal
     assert [p["barrier"] for p in doc["percolation"]] == [pytest.approx(barrier["kra_barrier"])] * 3
     for t in doc["diffusion"]["temperatures"]:
         expected = rate(barrier["kra_barrier"], t["temperature_c"]) * 4.09**2 * 1e-16
         assert t["diffusivity"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_the_study_computes_every_hop_a_3d_path_can_use_and_reports_transport(cuag3_run):
+    """``ionflow run study``: the cutoff is the shortest at which the sites join in 3D (fcc: the
+    nearest-neighbour hop, a/√2); every hop up to it is computed for each species, and the
+    percolation barriers, D and σ (25 and 55 °C) and the Arrhenius PNG come out of one command."""
+    out = (cuag3_run / "study.out").read_text()
+    assert "Ag: every hop on the Ag sites up to 2.902 Å (3D)" in out  # a/√2 = 2.892 Å + 0.01
+    assert "Percolation barriers in Ag" in out and "Diffusivity and conductivity in Ag" in out
+    docs = json.loads((cuag3_run / "r.json").read_text())
+    barriers = {
+        d["species"]: d["kra_barrier"]
+        for d in docs
+        if d["doc_type"] == "MigrationBarrierDoc" and d["host"] == "Ag"
+    }
+    stored = {  # the study's own (another test's transport of this host keeps the default cutoff)
+        d["species"]: d
+        for d in docs
+        if d["doc_type"] == "TransportDoc" and d["host"] == "Ag" and d["cutoff"] == pytest.approx(2.902)
+    }
+    assert set(barriers) == set(stored) == {"Ag", "Cu"}
+    for species, doc in stored.items():
+        assert doc["sublattice"] == "Ag" and doc["complete"]
+        assert [p["barrier"] for p in doc["percolation"]] == [pytest.approx(barriers[species])] * 3
+        for t in doc["diffusion"]["temperatures"]:  # fcc, 12 neighbours at a/√2: D = k a²
+            expected = rate(barriers[species], t["temperature_c"]) * 4.09**2 * 1e-16
+            assert t["diffusivity"] == pytest.approx(expected, rel=1e-3)
+        assert [t["temperature_c"] for t in doc["diffusion"]["temperatures"]] == [25, 55]
+    assert (cuag3_run / "study.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_study_cutoff_is_where_the_sites_first_join_in_3d(tmp_path):
+    """Geometry: LiFePO4's Li join along b at 3.0 Å, into layers with the 4.69 Å hop along c and
+    in 3D only at 5.67 Å; LiCoO2's Li layers (2.82 Å) join across the CoO2 slab at 4.96 Å. A
+    study spec computes every hop up to that cutoff, no more."""
+    assert [percolation_cutoff(LIFEPO4, "Li", d) for d in (1, 2, 3)] == pytest.approx(
+        [3.015, 4.70, 5.682], abs=0.005
+    )
+    assert [percolation_cutoff(LICOO2, "Li", d) for d in (2, 3)] == pytest.approx([2.83, 4.968], abs=0.005)
+    LIFEPO4.to(filename=str(tmp_path / "LiFePO4.cif"))
+    spec = FlowSpec(flow="study", structure=str(tmp_path / "LiFePO4.cif"), species=["Li"])
+    labels = [label for label, _ in build_flows(spec)]
+    hops = lengths(LIFEPO4, 5.682)
+    assert len(labels) == len(hops) == 4 and max(hops.values()) < 5.682 < 6.0  # the next hop is not in
+    assert all(f"Li-hop{rank} " in label for rank, label in enumerate(labels))
+
+
+def test_a_study_of_a_lone_ion_on_its_own_sites_is_refused_before_anything_runs(tmp_path):
+    fcc = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    Structure(Lattice.cubic(4.0), ["Cu", "Ag", "Ag", "Ag"], fcc).to(filename=str(tmp_path / "CuAg3.cif"))
+    lone = ionflow("run", "study", "CuAg3.cif", "--species", "Cu", "--sublattice", "own", cwd=tmp_path)
+    assert "fewer than two sites" in one_line_error(lone) and "--sublattice" in one_line_error(lone)
+    bad = ionflow("run", "study", "CuAg3.cif", "--species", "Ag", "--temperatures", "hot", cwd=tmp_path)
+    assert "--temperatures" in one_line_error(bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["CuAg3.cif"]  # nothing created
 
 
 def test_arrhenius_plot_is_a_png(cuag3_run):
