@@ -22,6 +22,7 @@ def spec_file(folder, name, text):
         ("flow: barriers\nstructure: Li6PS5Cl\nimage: 3\n", r"field 'image'.*Extra inputs"),
         ("flow: barriers\nstructure: Li6PS5Cl\nimages: 0\n", r"field 'images'.*greater than or equal to 1"),
         ("flow: [barriers\n", r"is not valid YAML"),
+        ("flow: study\nstructure: Li6PS5Cl\nmax_distance: -3\n", r"field 'max_distance'.*greater than 0"),
     ],
 )
 def test_bad_spec_names_file_and_field(tmp_path, text, match):
@@ -39,6 +40,15 @@ def test_same_settings_and_structure_are_one_submission(tmp_path):
     )
     assert spec_fingerprint(a) == spec_fingerprint(b)
     assert spec_fingerprint(a) != spec_fingerprint(c)
+
+
+def test_a_study_spec_is_its_own_submission_and_keeps_its_network_settings(tmp_path):
+    text = "structure: Li6PS5Cl\nspecies: Li,Cu\nsublattice: Li\n"
+    study = load_spec(spec_file(tmp_path, "s.yaml", "flow: study\n" + text))
+    barriers = load_spec(spec_file(tmp_path, "b.yaml", "flow: barriers\n" + text))
+    longer = load_spec(spec_file(tmp_path, "l.yaml", "flow: study\nmax_distance: 3.4\n" + text))
+    assert (study.sublattice, study.max_distance, longer.max_distance) == ("Li", None, 3.4)
+    assert len({spec_fingerprint(s) for s in (study, barriers, longer)}) == 3
 
 
 def test_spec_builds_one_flow_per_hop_with_both_species(tmp_path):
