@@ -28,6 +28,9 @@ LOCAL_MOVE = 0.1
 """eV: a hop whose E_KRA is below this is a rattle within one site, not a long-range hop."""
 MODEL_SPREAD = 0.15
 """eV: engines that differ by more than this on one hop make its barrier model-uncertain."""
+SLAB_CONVERGENCE = 0.05
+"""eV: a slab-centre hop whose E_KRA is this close to bulk's on the same engine shows a slab
+that is bulk-like at its centre; only then is its interface hop compared with bulk."""
 DFT_ENGINES = ("vasp", "embedded:GPAW")
 """Engine names (prefixes) whose barriers are first-principles: a hop's reference where present."""
 VS_DFT = "vs DFT (eV)"
@@ -81,6 +84,7 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     records = frame.to_dict("records")
     frame["saddle_interior"] = [_note(row) for row in records]
     frame["saddle_interior"] = _with_model_spread(frame)
+    frame["saddle_interior"] = _with_slab_check(frame)
     no_hop = [_one_minimum(row) for row in records]
     frame.loc[no_hop, ["forward_barrier", "reverse_barrier", "kra_barrier"]] = float("nan")
     frame.insert(frame.columns.get_loc("kra_barrier") + 1, VS_DFT, _versus_dft(frame))
@@ -135,6 +139,80 @@ def _with_model_spread(frame: pd.DataFrame) -> list[str]:
         if notes[i] == "" and spread is not None and spread > MODEL_SPREAD:
             notes[i] = f"model-uncertain: engines differ by {spread:.2f} eV on this hop"
     return notes
+
+
+def bulk_host(slab_host: str) -> str:
+    """The bulk host a slab's hops are compared with: "AP/graphene" -> "AP bulk" (the names
+    :func:`ionflow.workflows.demo.interface_vs_bulk_hops` gives)."""
+    return f"{slab_host.split('/')[0]} bulk"
+
+
+def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float | None]]:
+    """Per slab host and engine with a usable slab-centre and bulk hop: (host, engine, slab-centre
+    E_KRA, bulk E_KRA, interface E_KRA or None). ``frame`` has the raw columns (before renaming)."""
+    notes = frame["saddle_interior"]
+    usable = frame[(notes == "") | notes.str.startswith("model-uncertain")]
+    found = []
+    for (host, engine), rows in usable[usable["location"] == "slab-centre"].groupby(["host", "engine"]):
+        bulk = usable[(usable["host"] == bulk_host(host)) & (usable["engine"] == engine)]
+        if bulk.empty:
+            continue
+        interface = usable[
+            (usable["host"] == host) & (usable["engine"] == engine) & (usable["location"] == "interface")
+        ]
+        found.append(
+            (
+                host,
+                engine,
+                float(rows["kra_barrier"].min()),
+                float(bulk["kra_barrier"].min()),
+                float(interface["kra_barrier"].min()) if not interface.empty else None,
+            )
+        )
+    return found
+
+
+def _with_slab_check(frame: pd.DataFrame) -> list[str]:
+    """The notes, with "slab not bulk-like" on each interface hop whose slab's centre hop differs
+    from bulk by more than :data:`SLAB_CONVERGENCE` on the same engine."""
+    notes = list(frame["saddle_interior"])
+    for host, engine, centre, bulk, _ in slab_checks(frame):
+        if abs(centre - bulk) <= SLAB_CONVERGENCE:
+            continue
+        for i, row in enumerate(frame.to_dict("records")):
+            if (row["host"], row["engine"], row["location"]) == (host, engine, "interface") and not notes[i]:
+                notes[i] = (
+                    f"slab not bulk-like: its centre hop differs from bulk by {centre - bulk:+.2f} eV "
+                    f"(E_KRA; limit {SLAB_CONVERGENCE} eV): grow the slab before comparing"
+                )
+    return notes
+
+
+def interface_vs_bulk(frame: pd.DataFrame) -> list[str]:
+    """Per slab host and engine, the interface hop against bulk (E_KRA), stated only when the
+    slab-centre hop matches bulk within :data:`SLAB_CONVERGENCE` on that engine (``frame``:
+    :func:`barrier_frame`'s table)."""
+    raw = frame.rename(columns={v: k for k, v in COLUMNS.items()})
+    lines = []
+    for host, engine, centre, bulk, interface in slab_checks(raw):
+        if abs(centre - bulk) > SLAB_CONVERGENCE:
+            lines.append(
+                f"{host} ({engine}): interface vs bulk not reported: the slab-centre hop differs from "
+                f"{bulk_host(host)} by {centre - bulk:+.2f} eV (E_KRA {centre:.2f} vs {bulk:.2f} eV; "
+                f"limit {SLAB_CONVERGENCE} eV): the slab is not bulk-like at its centre"
+            )
+        elif interface is not None:
+            lines.append(
+                f"{host} ({engine}): interface hop {interface - bulk:+.2f} eV against bulk (E_KRA "
+                f"{interface:.2f} vs {bulk:.2f} eV; slab centre {centre:.2f} eV, within {SLAB_CONVERGENCE} "
+                "eV of bulk: the slab is bulk-like at its centre)"
+            )
+    return lines
+
+
+def barrier_statements(frame: pd.DataFrame) -> list[str]:
+    """What may be said under a barrier table: the species ranking and interface vs bulk."""
+    return species_ranking(frame) + interface_vs_bulk(frame)
 
 
 def species_ranking(frame: pd.DataFrame) -> list[str]:

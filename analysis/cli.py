@@ -12,7 +12,7 @@ from maggma.core import Store
 from monty.json import MontyEncoder
 from rich.table import Table
 
-from ionflow.analysis.barriers import barrier_frame, barrier_rows, species_ranking
+from ionflow.analysis.barriers import barrier_frame, barrier_rows, barrier_statements
 from ionflow.analysis.charges import charge_frame, interface_profile, species_charge_frame
 from ionflow.analysis.diffusion import (
     ARRHENIUS_TEMPERATURES_C,
@@ -105,7 +105,7 @@ def barriers(
         return
     print_frame(frame, fmt, "Migration barriers")
     if fmt == "table":
-        for line in species_ranking(frame):
+        for line in barrier_statements(frame):
             console.print(line)
 
 

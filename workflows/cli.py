@@ -13,7 +13,7 @@ from jobflow import Flow, JobStore
 from maggma.core import Store
 from maggma.stores import MemoryStore
 
-from ionflow.analysis.barriers import barrier_frame, species_ranking
+from ionflow.analysis.barriers import barrier_frame, barrier_statements
 from ionflow.analysis.charges import charge_frame
 from ionflow.analysis.cli import (
     ARRHENIUS_TEMPERATURES,
@@ -265,7 +265,7 @@ def run_barriers(
     name = Path(structure).stem
     frame = barrier_frame(store, host=name)
     print_frame(frame, "table", f"Migration barriers in {name}")
-    for line in species_ranking(frame):
+    for line in barrier_statements(frame):
         console.print(line)
 
 
@@ -435,5 +435,5 @@ def run_demo(
     )
     frame = barrier_frame(store)
     print_frame(frame, "table", "Migration barriers (CI-NEB)")
-    for line in species_ranking(frame):
+    for line in barrier_statements(frame):
         console.print(line)

@@ -288,3 +288,58 @@ def test_a_dft_barrier_is_the_hops_reference(tmp_path):
     assert rows[("Li-hop0", "embedded:CHGNet")] == pytest.approx(-0.15)
     assert rows[("Li-hop0", "vasp")] != rows[("Li-hop0", "vasp")]  # NaN: the reference itself
     assert rows[("Li-hop1", "embedded:CHGNet")] != rows[("Li-hop1", "embedded:CHGNet")]
+
+
+def _hop_doc(host: str, location: str, forward: float, delta_e: float, engine: str = "embedded:CHGNet"):
+    """A converged band from ``forward`` up to its saddle and ``delta_e`` down to its final state."""
+    from ionflow.analysis.schemas import MigrationBarrierDoc
+
+    energies = [0.0, forward / 2, forward, (forward + delta_e) / 2, delta_e]
+    return MigrationBarrierDoc.from_energies(
+        energies,
+        host=host,
+        species="Li",
+        hop_id=f"Li-{location}",
+        location=location,
+        hop_length=2.8,
+        hop_fingerprint=f"{host}{location}{engine}",
+        converged=True,
+        engine=engine,
+        force_calls=1,
+        wall_time_s=1.0,
+    )
+
+
+def test_interface_vs_bulk_is_stated_only_when_the_slab_centre_is_bulk_like(tmp_path):
+    """Like with like: the slab-centre hop must match bulk (E_KRA within 0.05 eV, same engine)
+    before the interface hop is compared with bulk. The main job's CHGNet bands (forward, ΔE):
+    bulk 0.443/0.122, interface 0.429/0.247, slab centre 0.596/0.410 eV: the forward barriers
+    differ by 0.15 eV between centre and bulk, almost all of it the centre hop's ΔE; by E_KRA
+    (0.391 vs 0.382 eV) the centre is bulk-like and the interface hop is 0.08 eV below bulk."""
+    from ionflow.analysis.barriers import barrier_frame, barrier_statements
+    from ionflow.analysis.store import results_store, save_results
+
+    def table(centre: tuple[float, float], bulk_engine: str = "embedded:CHGNet"):
+        store = results_store(tmp_path / f"r{len(list(tmp_path.iterdir()))}.json")
+        save_results(
+            store,
+            [
+                _hop_doc("AP bulk", "bulk", 0.443, 0.122, bulk_engine),
+                _hop_doc("AP/graphene", "interface", 0.429, 0.247),
+                _hop_doc("AP/graphene", "slab-centre", *centre),
+            ],
+        )
+        frame = barrier_frame(store)
+        return frame, barrier_statements(frame)
+
+    frame, (line,) = table((0.596, 0.410))
+    assert line.startswith("AP/graphene (embedded:CHGNet): interface hop -0.08 eV against bulk")
+    assert set(frame["note"]) == {""}
+    # a slab centre 0.10 eV above bulk (E_KRA 0.482): the slab is not bulk-like, nothing compared
+    frame, (line,) = table((0.687, 0.410))
+    assert "interface vs bulk not reported" in line and "+0.10 eV" in line
+    (note,) = frame[frame["location"] == "interface"]["note"]
+    assert note.startswith("slab not bulk-like: its centre hop differs from bulk by +0.10 eV")
+    # bulk on another engine only: no like-for-like pair, nothing said
+    frame, lines = table((0.596, 0.410), bulk_engine="embedded:SevenNet")
+    assert lines == [] and set(frame["note"]) == {""}
