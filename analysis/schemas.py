@@ -25,11 +25,22 @@ def kra_barrier(forward: float, delta_e: float) -> float:
     return forward - 0.5 * delta_e
 
 
+BAND_NOISE = 0.005
+"""eV: how finely a band's energies resolve a saddle (a climbing image converged to 0.05 eV/Å
+sits within about F²/2k, a few meV, of its saddle): a highest image less than this above an end
+point, with the other end lower still, is that end point's level: the band runs downhill from it."""
+
+
 def side_minima(energies: list[float]) -> tuple[int, tuple[int, float], tuple[int, float]]:
-    """The band's highest image, and on each side of it (the initial's, the final's) its lowest
-    image with how far (eV) that lies below the side's end point (0: the end point is lowest)."""
+    """The band's highest image (an end point, where the highest interior image lies within
+    :data:`BAND_NOISE` of it and the band falls from it to the other end), and on each side of it
+    (the initial's, the final's) its lowest image with how far (eV) that lies below the side's
+    end point (0: the end point is lowest)."""
     e = [float(x) for x in energies]
     top = max(range(len(e)), key=e.__getitem__)
+    for end, other in ((0, -1), (len(e) - 1, 0)):
+        if e[top] - e[end] < BAND_NOISE and e[other] < e[end] - BAND_NOISE:
+            top = end
     left = min(range(top + 1), key=e.__getitem__)
     right = min(range(top, len(e)), key=e.__getitem__)
     return top, (left, e[0] - e[left]), (right, e[-1] - e[right])

@@ -79,20 +79,9 @@ def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
     )
 
 
-@job(data="band")  # the band's images go to the JobStore's data store, not the documents
-def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> MigrationBarrierDoc:
-    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine, from
-    the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
-    into one minimum: no hop, no band. A plain band that shows an end point is no minimum
-    (:func:`not_a_minimum`) has that end point re-relaxed from the band and is run again, once."""
-    start = time.perf_counter()
-    extra: dict = {}  # the band (emmet's NebResult), a re-cut, and where a resumed band resumed
-    separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
-    engine, earlier_calls = settings.engine, 0
-    if separation < ONE_MINIMUM:
-        return _document(
-            end_points["energies"], False, 0, end_points, hop, separation, settings, start, extra
-        )
+def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
+    """The CI-NEB band between relaxed end points, warm-started (``settings.warm_start``) or
+    plain from IDPP, and the engine string its document carries."""
     if settings.warm_start and settings.warm_start != settings.model:
         images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
         _, band = warm_started_band(
@@ -103,24 +92,41 @@ def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> Mi
             settings.steps,
             dispersion=settings.dispersion,
         )
-        engine = f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
-    else:
-        band = plain_band(end_points, settings)
-        which = not_a_minimum(band.energies)
-        if which is not None:
-            earlier_calls = band.force_calls
-            end_points = recut(end_points, band.images, which, settings)
-            extra["recut_from_image"] = which[1]
-            separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
-            if separation < ONE_MINIMUM:
-                energies = end_points["energies"]
-                return _document(
-                    energies, False, earlier_calls, end_points, hop, separation, settings, start, extra
-                )
-            band = plain_band(end_points, settings)
-        extra.update(
-            resumed_at_step=band.resumed_at_step, force_calls_before_resume=band.force_calls_before_resume
+        return band, f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
+    return plain_band(end_points, settings), settings.engine
+
+
+@job(data="band")  # the band's images go to the JobStore's data store, not the documents
+def climbing_image_neb(end_points: dict, hop: dict, settings: NebSettings) -> MigrationBarrierDoc:
+    """IDPP images between the relaxed end points, then CI-NEB on the embedded engine, from
+    the IDPP band or warm-started (``settings.warm_start``); none when both end points relaxed
+    into one minimum: no hop, no band. A band (plain or warm-started) that shows an end point is
+    no minimum (:func:`not_a_minimum`) has that end point re-relaxed from the band and is run
+    again, once."""
+    start = time.perf_counter()
+    extra: dict = {}  # the band (emmet's NebResult), a re-cut, and where a resumed band resumed
+    separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
+    earlier_calls = 0
+    if separation < ONE_MINIMUM:
+        return _document(
+            end_points["energies"], False, 0, end_points, hop, separation, settings, start, extra
         )
+    band, engine = run_band(end_points, settings)
+    which = not_a_minimum(band.energies)
+    if which is not None:
+        earlier_calls = band.force_calls
+        end_points = recut(end_points, band.images, which, settings)
+        extra["recut_from_image"] = which[1]
+        separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
+        if separation < ONE_MINIMUM:
+            energies = end_points["energies"]
+            return _document(
+                energies, False, earlier_calls, end_points, hop, separation, settings, start, extra
+            )
+        band, engine = run_band(end_points, settings)
+    extra.update(
+        resumed_at_step=band.resumed_at_step, force_calls_before_resume=band.force_calls_before_resume
+    )
     converged = bool(end_points["converged"]) and band.converged
     tags = [hop["host"], hop["species"], hop["hop_id"], engine, hop["location"]]
     extra["band"] = neb_result(band.energies, converged, tags, images=band.images).model_dump()
