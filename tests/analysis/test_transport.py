@@ -332,7 +332,7 @@ def test_the_study_cutoff_is_where_the_sites_first_join_in_3d(tmp_path):
     )
     assert [percolation_cutoff(LICOO2, "Li", d) for d in (2, 3)] == pytest.approx([2.83, 4.968], abs=0.005)
     LIFEPO4.to(filename=str(tmp_path / "LiFePO4.cif"))
-    spec = FlowSpec(flow="study", structure=str(tmp_path / "LiFePO4.cif"), species=["Li"])
+    spec = FlowSpec(flow="study", structure=str(tmp_path / "LiFePO4.cif"), species=["Li"], images=1)
     labels = [label for label, _ in build_flows(spec)]
     hops = lengths(LIFEPO4, 5.682)
     assert len(labels) == len(hops) == 4 and max(hops.values()) < 5.682 < 6.0  # the next hop is not in
