@@ -141,6 +141,13 @@ def _with_model_spread(frame: pd.DataFrame) -> list[str]:
     return notes
 
 
+def usable_rows(frame: pd.DataFrame, note: str) -> pd.DataFrame:
+    """The rows whose barrier may be compared: no note, or only the engines' spread (column
+    ``note`` holds the notes: raw or renamed frames name it differently)."""
+    notes = frame[note]
+    return frame[(notes == "") | notes.str.startswith("model-uncertain")]
+
+
 def bulk_host(slab_host: str) -> str:
     """The bulk host a slab's hops are compared with: "AP/graphene" -> "AP bulk" (the names
     :func:`ionflow.workflows.demo.interface_vs_bulk_hops` gives)."""
@@ -150,8 +157,7 @@ def bulk_host(slab_host: str) -> str:
 def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float | None]]:
     """Per slab host and engine with a usable slab-centre and bulk hop: (host, engine, slab-centre
     E_KRA, bulk E_KRA, interface E_KRA or None). ``frame`` has the raw columns (before renaming)."""
-    notes = frame["saddle_interior"]
-    usable = frame[(notes == "") | notes.str.startswith("model-uncertain")]
+    usable = usable_rows(frame, "saddle_interior")
     found = []
     for (host, engine), rows in usable[usable["location"] == "slab-centre"].groupby(["host", "engine"]):
         bulk = usable[(usable["host"] == bulk_host(host)) & (usable["engine"] == engine)]
@@ -176,10 +182,11 @@ def _with_slab_check(frame: pd.DataFrame) -> list[str]:
     """The notes, with "slab not bulk-like" on each interface hop whose slab's centre hop differs
     from bulk by more than :data:`SLAB_CONVERGENCE` on the same engine."""
     notes = list(frame["saddle_interior"])
+    records = frame.to_dict("records")
     for host, engine, centre, bulk, _ in slab_checks(frame):
         if abs(centre - bulk) <= SLAB_CONVERGENCE:
             continue
-        for i, row in enumerate(frame.to_dict("records")):
+        for i, row in enumerate(records):
             if (row["host"], row["engine"], row["location"]) == (host, engine, "interface") and not notes[i]:
                 notes[i] = (
                     f"slab not bulk-like: its centre hop differs from bulk by {centre - bulk:+.2f} eV "
@@ -219,8 +226,7 @@ def species_ranking(frame: pd.DataFrame) -> list[str]:
     """Per host with more than one species, the species ordered by their lowest long-range
     E_KRA, stated only when every engine orders them alike and the difference exceeds the
     engines' spread (``frame``: :func:`barrier_frame`'s table)."""
-    note = frame[COLUMNS["saddle_interior"]]
-    usable = frame[(note == "") | note.str.startswith("model-uncertain")]
+    usable = usable_rows(frame, COLUMNS["saddle_interior"])
     lines = []
     for host, rows in usable.groupby("host"):
         lowest = rows.groupby([COLUMNS["species"], COLUMNS["engine"]])[COLUMNS["kra_barrier"]].min().unstack()

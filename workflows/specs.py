@@ -173,8 +173,8 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
     )
 
     hops = []
+    study = spec.flow == "study"
     for sp in spec.species:
-        study = spec.flow == "study"
         hops += find_hops(
             host,
             sp,
