@@ -31,7 +31,7 @@ MODEL_SPREAD = 0.15
 SLAB_CONVERGENCE = 0.05
 """eV: a slab-centre hop whose E_KRA is this close to bulk's on the same engine shows a slab
 that is bulk-like at its centre; only then is its interface hop compared with bulk."""
-DFT_ENGINES = ("vasp", "embedded:GPAW")
+DFT_ENGINES = ("vasp", "gpaw")
 """Engine names (prefixes) whose barriers are first-principles: a hop's reference where present."""
 VS_DFT = "vs DFT (eV)"
 

@@ -64,8 +64,13 @@ class BaseMigrationBarrierMaker(Maker, ABC):
     def band_jobs(self, hop: HopPath, end_points: Any) -> tuple[list[Job], Any]:
         """The jobs from the relaxed end points to the barrier, and the reference to its document."""
 
+    def check_hop(self, hop: HopPath) -> None:
+        """Raises an InputError, before any job exists, when the engine cannot treat ``hop``'s
+        cell (nothing to check by default)."""
+
     def make(self, hop: HopPath) -> Flow:
         """The flow for ``hop``; its output is a :class:`MigrationBarrierDoc`."""
+        self.check_hop(hop)
         relax, end_points = self.end_point_jobs(hop)
         band, document = self.band_jobs(hop, end_points)
         return Flow([*relax, *band], output=document, name=f"{self.name} {hop.host} {hop.hop_id}")

@@ -6,12 +6,14 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from jobflow import Flow, JobStore
 from maggma.core import Store
 from maggma.stores import MemoryStore
+from pydantic import ValidationError
 
 from ionflow.analysis.barriers import barrier_frame, barrier_statements
 from ionflow.analysis.charges import charge_frame
@@ -61,6 +63,25 @@ EngineOption = Annotated[
     str,
     typer.Option("--engine", help=f"The engine ({engine_help()})."),
 ]
+DftOption = Annotated[
+    str,
+    typer.Option(
+        "--dft",
+        help="--engine gpaw: GPAW settings over the preset's neb_dft, KEY=VALUE,... "
+        "(e.g. mode=pw,ecut=300 for plane waves; h, kspacing, basis, xc, smearing).",
+    ),
+]
+
+
+def dft_options(text: str) -> dict[str, Any]:
+    """``--dft``'s KEY=VALUE pairs as a dict (values read as YAML scalars: 300 is a number)."""
+    settings: dict[str, Any] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError("--dft", f"{pair!r} is not KEY=VALUE", "write e.g. --dft mode=pw,ecut=300")
+        settings[key.strip()] = yaml.safe_load(value.strip())
+    return settings
 
 
 WorkDir = Annotated[Path, typer.Option(help="Folder for the jobs' own files (one sub-folder per job).")]
@@ -200,7 +221,13 @@ def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> 
     """Run the flows of one ``ionflow run`` command here and return the results store; an
     engine that is unknown or cannot run here is one line before anything is built."""
     engine_named(fields.get("engine", DEFAULT_ENGINE))
-    spec = FlowSpec(**fields)
+    try:
+        spec = FlowSpec(**fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        option = "--" + str(error["loc"][0]).replace("_", "-") if error["loc"] else "options"
+        problem = error["msg"].removeprefix("Value error, ")
+        raise InputError(option, problem, "see `ionflow run COMMAND --help`") from None
     store = results_store(results)
     data = results_data_store(results)
     run_flows(build_flows(spec), store, work_dir, spec_fingerprint(spec), recompute, data)
@@ -232,15 +259,17 @@ def run_barriers(
         typer.Option(
             "--warm-start/--no-warm-start",
             help="Warm-start the NEB from a CHGNet band (default: on with --model SevenNet, "
-            "off with --engine vasp and with CHGNet, which is the warm start itself).",
+            "off with --engine gpaw or vasp and with CHGNet, which is the warm start itself).",
         ),
     ] = None,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
     engine: EngineOption = DEFAULT_ENGINE,
+    dft: DftOption = "",
 ) -> None:
-    """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine.
+    """CI-NEB barriers of the nearest-neighbour hops of each species on the embedded engine
+    (--engine gpaw: on DFT, GPAW).
 
     Example: ionflow run barriers Li6PS5Cl --species Li --max-hops 1
     """
@@ -261,6 +290,7 @@ def run_barriers(
         model=model,
         warm_start=warm_start,
         engine=engine,
+        dft=dft_options(dft),
     )
     name = Path(structure).stem
     frame = barrier_frame(store, host=name)
@@ -292,6 +322,7 @@ def run_study(
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
     engine: EngineOption = DEFAULT_ENGINE,
+    dft: DftOption = "",
 ) -> None:
     """Transport of each species through a host: CI-NEB of every hop up to the cutoff at which
     the network's sites join in 3D, then percolation barriers, D and σ and an Arrhenius PNG.
@@ -321,6 +352,7 @@ def run_study(
         fmax=fmax,
         model=model,
         engine=engine,
+        dft=dft_options(dft),
     )
     print_frame(barrier_frame(store, host=name), "table", f"Migration barriers in {name}")
     docs = []

@@ -1,4 +1,4 @@
-"""The embedded engine's machine-learned potential, with every force call counted.
+"""The embedded engine's machine-learned potentials (and GPAW for the NEB), every force call counted.
 
 Relaxations and NEB run through atomate2's forcefield makers (ASE underneath); the makers'
 ``_get_calculator`` hook hands them a calculator whose ``calculate`` is counted.
@@ -14,7 +14,7 @@ from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
 from pymatgen.core import Structure
 
-from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.settings import DFT_MODEL, NebSettings
 
 
 class ForceCallCounter:
@@ -69,14 +69,21 @@ POTENTIALS: dict[str, str | dict[str, str]] = {
 }
 """The embedded engine's potentials by the name a spec, the CLI and the documents use."""
 
+NEB_ENGINES: dict[str, str | dict[str, str]] = {
+    **POTENTIALS,
+    # GPAW's DFT (``--engine gpaw``), made with NebSettings.calculator_kwargs
+    DFT_MODEL: {"@module": "ionflow.workflows.gpaw_engine", "@callable": "neb_calculator"},
+}
+"""Every engine the NEB code runs by name: the potentials and GPAW."""
+
 
 class _Counting:
     dispersion: bool
     force_field_name: str | dict
 
     def __post_init__(self) -> None:
-        if isinstance(self.force_field_name, str) and self.force_field_name in POTENTIALS:
-            self.force_field_name = POTENTIALS[self.force_field_name]
+        if isinstance(self.force_field_name, str) and self.force_field_name in NEB_ENGINES:
+            self.force_field_name = NEB_ENGINES[self.force_field_name]
         super().__post_init__()  # type: ignore[misc]
 
     def _get_calculator(self) -> Calculator:
@@ -146,6 +153,7 @@ def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettin
     maker = CountedRelaxMaker(
         force_field_name=settings.model,
         dispersion=settings.dispersion,
+        calculator_kwargs=settings.calculator_kwargs,
         relax_cell=False,
         steps=settings.end_point_steps,
         # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory

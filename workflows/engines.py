@@ -3,8 +3,8 @@
 An entry names the engine, says whether it can run on this machine (:attr:`Engine.check`),
 and makes the Maker of each study from a flow spec: the migration barrier of one hop and the
 charge transfer across one interface. The flow builders (``ionflow run``, ``ionflow
-submit``) look engines up here and nowhere else; adding one (Quantum ESPRESSO, GPAW for the
-NEB) is one entry here and its Makers in their own module.
+submit``) look engines up here and nowhere else; adding one (Quantum ESPRESSO) is one entry
+here and its Makers in their own module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from jobflow import Maker
 from pymatgen.core import SETTINGS
 
 from ionflow.inputs.errors import InputError
-from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.settings import DFT_MODEL, NebDftSettings, NebSettings
 
 if TYPE_CHECKING:
     from ionflow.workflows.specs import FlowSpec
@@ -41,10 +41,21 @@ def _vasp_configured(engine: str) -> None:
         )
 
 
+def _no_dft_settings(spec: FlowSpec) -> None:
+    if spec.dft:
+        raise InputError(
+            "--dft",
+            f"sets GPAW's NEB settings, which --engine {spec.engine} does not use",
+            "add --engine gpaw",
+        )
+
+
 def _embedded_barrier(spec: FlowSpec) -> Maker:
     from ionflow.workflows.migration import (  # deferred: engines (torch, CHGNet), ~5 s
         MigrationBarrierMaker,
     )
+
+    _no_dft_settings(spec)
 
     if spec.warm_start is True and spec.model == WARM_START_POTENTIAL:
         raise InputError(
@@ -62,6 +73,38 @@ def _embedded_barrier(spec: FlowSpec) -> Maker:
     return MigrationBarrierMaker(settings=settings)
 
 
+def _gpaw_barrier(spec: FlowSpec) -> Maker:
+    from ionflow.workflows.migration import (  # deferred: engines (torch, CHGNet), ~5 s
+        MigrationBarrierMaker,
+    )
+
+    if spec.model != NebSettings().model:
+        raise InputError(
+            f"--model {spec.model}",
+            "names the embedded engine's potential; --engine gpaw runs the NEB on GPAW",
+            "leave --model out (GPAW's settings are the preset's neb_dft section), or use --engine embedded",
+        )
+    settings = NebSettings(
+        fmax=spec.fmax,
+        n_images=spec.images,
+        model=DFT_MODEL,
+        dft=NebDftSettings(**spec.dft),
+        warm_start=WARM_START_POTENTIAL if spec.warm_start else None,
+    )
+    return MigrationBarrierMaker(settings=settings)
+
+
+def _gpaw_importable(engine: str) -> None:
+    try:
+        import gpaw  # noqa: F401  (deferred: only this engine needs it; GPAW's import is ~1 s)
+    except ImportError as exc:  # pragma: no cover - depends on the machine
+        raise InputError(
+            f"--engine {engine}",
+            f"GPAW is not importable ({exc})",
+            "install it with `bash .ci/install` (builds GPAW against libxc/BLAS without MPI)",
+        ) from exc
+
+
 def _embedded_charges(spec: FlowSpec) -> Maker:
     from ionflow.workflows.charge_transfer import (  # deferred: engines (torch, CHGNet, GPAW), ~5 s
         ChargeTransferMaker,
@@ -75,6 +118,7 @@ def _vasp_barrier(spec: FlowSpec) -> Maker:
         VaspMigrationBarrierMaker,
     )
 
+    _no_dft_settings(spec)
     return VaspMigrationBarrierMaker(
         n_images=spec.images, incar_overrides={"EDIFFG": -spec.fmax}, warm_start=bool(spec.warm_start)
     )
@@ -96,8 +140,9 @@ class Engine:
     description: str
     barrier_maker: Callable[[FlowSpec], Maker]
     """The Maker of one hop's migration-barrier flow (output: a MigrationBarrierDoc)."""
-    charge_maker: Callable[[FlowSpec], Maker]
-    """The Maker of one interface's charge-transfer flow (output: an InterfaceChargeTransferDoc)."""
+    charge_maker: Callable[[FlowSpec], Maker] | None
+    """The Maker of one interface's charge-transfer flow (output: an InterfaceChargeTransferDoc);
+    None: the engine runs barriers only."""
     check: Callable[[str], None] = field(default=_always)
     """Raises an InputError when the engine cannot run from this machine."""
 
@@ -108,6 +153,13 @@ ENGINES: dict[str, Engine] = {
         description="machine-learned potentials (CHGNet, SevenNet; EMT for metals) and GPAW, on this machine",
         barrier_maker=_embedded_barrier,
         charge_maker=_embedded_charges,
+    ),
+    "gpaw": Engine(
+        name="gpaw",
+        description="GPAW DFT on this machine for end points and CI-NEB (LCAO; the preset's neb_dft)",
+        barrier_maker=_gpaw_barrier,
+        charge_maker=None,
+        check=_gpaw_importable,
     ),
     "vasp": Engine(
         name="vasp",

@@ -19,6 +19,7 @@ from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.gpaw_engine import check_neb_cell
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
 
@@ -66,7 +67,9 @@ def recut(
 def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
     """IDPP images between the end points and CI-NEB from them, resuming from a checkpoint."""
     images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
-    band_settings = settings.model_dump(include={"model", "dispersion", "fmax", "steps", "climb", "method"})
+    band_settings = settings.model_dump(
+        include={"model", "dispersion", "fmax", "steps", "climb", "method", "dft"}, exclude_none=True
+    )
     return climb_band(
         images,
         settings.model,
@@ -76,6 +79,7 @@ def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
         climb=settings.climb,
         method=settings.method,
         checkpoint=NebCheckpoint.for_band(images, band_settings),
+        calculator_kwargs=settings.calculator_kwargs,
     )
 
 
@@ -91,8 +95,9 @@ def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
             settings.fmax,
             settings.steps,
             dispersion=settings.dispersion,
+            expensive_kwargs=settings.calculator_kwargs,
         )
-        return band, f"embedded:{settings.model} (warm start: {settings.warm_start}, {band.start})"
+        return band, f"{settings.engine} (warm start: {settings.warm_start}, {band.start})"
     return plain_band(end_points, settings), settings.engine
 
 
@@ -166,7 +171,8 @@ def _document(
 
 @dataclass
 class MigrationBarrierMaker(BaseMigrationBarrierMaker):
-    """Barrier of one hop on the embedded engine: relax ends -> IDPP -> CI-NEB.
+    """Barrier of one hop on the embedded engine (a potential, or GPAW with ``model="GPAW"``):
+    relax ends -> IDPP -> CI-NEB.
 
     Parameters
     ----------
@@ -178,6 +184,12 @@ class MigrationBarrierMaker(BaseMigrationBarrierMaker):
 
     name: str = "migration barrier"
     settings: NebSettings = field(default_factory=NebSettings)
+
+    def check_hop(self, hop: HopPath) -> None:
+        """GPAW (``settings.dft``): setups for every element and a cell large enough for its
+        k-point settings; the potentials take any cell."""
+        if self.settings.dft is not None:
+            check_neb_cell(hop.initial, self.settings.dft, f"{hop.host} {hop.hop_id}")
 
     def end_point_jobs(self, hop: HopPath) -> tuple[list[Job], dict]:
         """One job relaxing both end points."""

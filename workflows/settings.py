@@ -10,7 +10,7 @@ not a silent default in some module.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -20,6 +20,10 @@ from ionflow.inputs.presets import load_preset
 @cache
 def _preset(name: str) -> dict[str, Any]:
     return load_preset(name)
+
+
+DFT_MODEL = "GPAW"
+"""The NEB engine name under which GPAW runs end points and bands (``--engine gpaw``)."""
 
 
 class PresetSettings(BaseModel):
@@ -59,27 +63,66 @@ class NebSettings(PresetSettings):
     warm_start: str | None = Field(
         None, description="cheap potential whose band warm-starts the CI-NEB (None: plain CI-NEB from IDPP)"
     )
+    dft: NebDftSettings | None = Field(
+        None, description=f"GPAW's settings when model is {DFT_MODEL!r} (default: the preset's neb_dft)"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dft_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("model") == DFT_MODEL and data.get("dft") is None:
+            return {**data, "dft": NebDftSettings()}
+        return data
 
     @property
     def engine(self) -> str:
-        """The engine label of the documents: ``embedded:MODEL[+D3]``."""
+        """The engine label of the documents: ``embedded:MODEL[+D3]``, or ``gpaw:MODE-BASIS/XC``."""
+        if self.dft is not None:
+            return f"gpaw:{self.dft.label}" + ("+D3" if self.dispersion else "")
         return f"embedded:{self.model}" + ("+D3" if self.dispersion else "")
 
+    @property
+    def calculator_kwargs(self) -> dict[str, Any]:
+        """What the NEB engine's calculator is made with beyond its name: GPAW's settings."""
+        return {"settings": self.dft.model_dump()} if self.dft is not None else {}
 
-class DftSettings(PresetSettings):
-    """GPAW's static run: all-electron density and potential for Bader and the potential step."""
 
-    sections: ClassVar[tuple[str, ...]] = ("dft",)
+class GpawSettings(PresetSettings):
+    """GPAW's electronic structure: mode, basis or cutoff, functional, grid, k-points, SCF."""
 
-    mode: str = Field(description="GPAW mode: lcao or pw")
+    mode: Literal["lcao", "pw"] = Field(description="GPAW mode: lcao (LCAO basis) or pw (plane waves)")
     basis: str = Field(description="LCAO basis (dzp ships with gpaw-data)")
+    ecut: float = Field(gt=0, description="eV: plane-wave cutoff (mode pw)")
     xc: str
     h: float = Field(gt=0, description="Å: real-space grid spacing")
     kspacing: float = Field(gt=0, description="1/Å (2π included): largest k-point spacing")
     smearing: float = Field(ge=0, description="eV: Fermi-Dirac width")
     energy_tolerance: float = Field(gt=0, description="eV per valence electron")
+
+    @property
+    def label(self) -> str:
+        """``lcao-dzp`` or ``pw-400eV``, and the functional: the engine label's detail."""
+        method = f"lcao-{self.basis}" if self.mode == "lcao" else f"pw-{self.ecut:g}eV"
+        return f"{method}/{self.xc}"
+
+
+class DftSettings(GpawSettings):
+    """GPAW's static run: all-electron density and potential for Bader and the potential step."""
+
+    sections: ClassVar[tuple[str, ...]] = ("dft",)
+
     density_refinement: int = Field(ge=1, description="density grid this many times finer than h")
     dipole_correction: bool = Field(description="dipole layer in the vacuum of slabs")
+
+
+class NebDftSettings(GpawSettings):
+    """GPAW as the NEB engine (``--engine gpaw``): forces of end points and images."""
+
+    sections: ClassVar[tuple[str, ...]] = ("neb_dft",)
+
+    max_kpoints: int = Field(
+        ge=1, description="k-points a NEB cell may need at kspacing; more: the cell is too small"
+    )
 
 
 class InterfaceRelaxSettings(PresetSettings):
@@ -136,7 +179,9 @@ __all__ = [
     "BaderSettings",
     "ChargeTransferSettings",
     "DftSettings",
+    "GpawSettings",
     "InterfaceRelaxSettings",
+    "NebDftSettings",
     "NebSettings",
     "VaspFlowSettings",
 ]

@@ -7,7 +7,7 @@ A spec names the kind of flow and its inputs, for example::
     structure: Li6PS5Cl     # bundled host name or a structure file (relative to the spec)
     species: [Li, Cu]
     images: 3
-    engine: embedded        # embedded | vasp
+    engine: embedded        # embedded | gpaw | vasp
 
 Its fingerprint (the settings plus a hash of the structures they build) identifies a
 submission: the same spec submitted twice is one workflow.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from jobflow import Flow
 from pydantic import BaseModel, Field, ValidationError, field_validator
@@ -28,7 +28,7 @@ from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
 from ionflow.workflows.engines import DEFAULT_ENGINE, ENGINES
-from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.settings import NebDftSettings, NebSettings
 
 FLOW_KINDS = ("barriers", "charges", "demo", "study")
 NEB = NebSettings()
@@ -62,7 +62,7 @@ class FlowSpec(BaseModel):
     warm_start: bool | None = Field(
         None,
         description="warm-start the NEB from a CHGNet band; unset: on where benchmarked "
-        "(embedded engine with SevenNet), off elsewhere (VASP, CHGNet, EMT)",
+        "(embedded engine with SevenNet), off elsewhere (GPAW, VASP, CHGNet, EMT)",
     )
     relax: bool = True
     references: bool = True
@@ -71,11 +71,25 @@ class FlowSpec(BaseModel):
     )
     quick: bool = False
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
+    dft: dict[str, Any] = Field(
+        default_factory=dict,
+        description="engine gpaw: GPAW settings over the preset's neb_dft (e.g. {mode: pw, ecut: 300})",
+    )
 
     @field_validator("engine")
     @classmethod
     def _engine(cls, value: str) -> str:
         return registered(value, ENGINES)
+
+    @field_validator("dft")
+    @classmethod
+    def _dft(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            NebDftSettings(**value)
+        except ValidationError as exc:  # the key GPAW's settings do not take, or its bad value
+            error = exc.errors()[0]
+            raise ValueError(f"{'.'.join(map(str, error['loc']))}: {error['msg']}") from None
+        return value
 
     def label(self) -> str:
         """Short human name of the submission."""
@@ -193,7 +207,14 @@ def _barrier_flows(spec: FlowSpec, host, name: str) -> list[tuple[str, Flow]]:
 
 
 def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]]:
-    maker = ENGINES[spec.engine].charge_maker(spec)
+    make_charges = ENGINES[spec.engine].charge_maker
+    if make_charges is None:
+        raise InputError(
+            f"--engine {spec.engine}",
+            "runs migration barriers only",
+            "run the charge transfer on --engine embedded (its density is GPAW's) or --engine vasp",
+        )
+    maker = make_charges(spec)
     termination = str(structure.properties.get("termination", ""))
     flow = maker.make(structure, name, termination=termination)
     return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]

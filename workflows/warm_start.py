@@ -77,6 +77,7 @@ def climb_band(
     climb: bool = True,
     method: str = NEB_KWARGS["method"],
     checkpoint: NebCheckpoint | None = None,
+    calculator_kwargs: dict | None = None,
 ) -> BandRun:
     """CI-NEB (ASE, through atomate2's forcefield NEB maker) from ``images``, end points fixed.
 
@@ -88,6 +89,7 @@ def climb_band(
     maker = CountedNebMaker(
         force_field_name=force_field,
         dispersion=dispersion,
+        calculator_kwargs=calculator_kwargs or {},
         steps=max(steps - done_steps, 1),
         relax_kwargs={"fmax": fmax},
         neb_kwargs={**NEB_KWARGS, "climb": climb, "method": method},
@@ -110,9 +112,11 @@ def climb_band(
     )
 
 
-def band_max_force(images: list[Structure], force_field: str, dispersion: bool = False) -> tuple[float, int]:
+def band_max_force(
+    images: list[Structure], force_field: str, dispersion: bool = False, calculator_kwargs: dict | None = None
+) -> tuple[float, int]:
     """Largest CI-NEB force (eV/Å) on the band's interior images, and the calls it took."""
-    calculator = counted_calculator(force_field, dispersion)
+    calculator = counted_calculator(force_field, dispersion, calculator_kwargs)
     atoms = [AseAtomsAdaptor.get_atoms(s) for s in images]
     for a in atoms:
         a.calc = calculator
@@ -121,10 +125,16 @@ def band_max_force(images: list[Structure], force_field: str, dispersion: bool =
     ), calculator.ionflow_counter.calls
 
 
-def counted_calculator(force_field: str, dispersion: bool = False) -> Calculator:
+def counted_calculator(
+    force_field: str, dispersion: bool = False, calculator_kwargs: dict | None = None
+) -> Calculator:
     """An engine's ASE calculator (cheap or expensive), its force calls counted
-    (``.ionflow_counter.calls``)."""
-    return CountedNebMaker(force_field_name=force_field, dispersion=dispersion)._get_calculator()
+    (``.ionflow_counter.calls``); ``calculator_kwargs``: GPAW's settings
+    (:attr:`~ionflow.workflows.settings.NebSettings.calculator_kwargs`)."""
+    maker = CountedNebMaker(
+        force_field_name=force_field, dispersion=dispersion, calculator_kwargs=calculator_kwargs or {}
+    )
+    return maker._get_calculator()
 
 
 def neb_max_force(neb: NEB) -> float:
@@ -450,14 +460,16 @@ def warm_started_band(
     fallback_force: float = FALLBACK_FORCE,
     dispersion: bool = False,
     max_rounds: int = MAX_ROUNDS,
+    expensive_kwargs: dict | None = None,
 ) -> tuple[BandRun, BandRun]:
     """The cheap band, and the expensive CI-NEB converged from it on the corrected surface
-    (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``.
+    (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``
+    (``expensive_kwargs``: the expensive calculator's settings, GPAW's).
 
     The expensive run's ``force_calls`` include every expensive call, those of an abandoned
     corrected run too.
     """
-    exact = counted_calculator(expensive, dispersion)
+    exact = counted_calculator(expensive, dispersion, expensive_kwargs)
     base = counted_calculator(cheap, dispersion)
     start = time.perf_counter()
     ends = tuple(measure(AseAtomsAdaptor.get_atoms(images[i]), exact, base) for i in (0, -1))
@@ -474,7 +486,7 @@ def warm_started_band(
     notes.append(f"corrected rounds stopped after {len(fast.rounds)}: {fast.stop}")
     if not fast.stop.startswith("above"):
         notes.append("CI-NEB on the expensive engine from the best band measured")
-        run = climb_band(fast.images, expensive, fmax, steps, dispersion)
+        run = climb_band(fast.images, expensive, fmax, steps, dispersion, calculator_kwargs=expensive_kwargs)
         run.start = "warm"
         spent += run.force_calls
         if run.converged:
@@ -483,7 +495,7 @@ def warm_started_band(
             run.notes = notes
             return warm, run
         notes.append("that did not converge either")
-    run = climb_band(images, expensive, fmax, steps, dispersion)
+    run = climb_band(images, expensive, fmax, steps, dispersion, calculator_kwargs=expensive_kwargs)
     run.start = "fallback: idpp"
     run.force_calls += spent
     run.wall_time_s = time.perf_counter() - start

@@ -19,11 +19,15 @@ from ionflow.workflows.specs import FlowSpec
 
 
 @pytest.mark.parametrize("name", sorted(ENGINES))
-def test_every_engine_makes_both_studies_from_the_base_makers(name):
+def test_every_engine_makes_its_studies_from_the_base_makers(name):
     barrier = ENGINES[name].barrier_maker(FlowSpec(flow="barriers", structure="Li6PS5Cl", engine=name))
-    charges = ENGINES[name].charge_maker(FlowSpec(flow="charges", structure="x.json", engine=name))
     assert isinstance(barrier, BaseMigrationBarrierMaker)
-    assert isinstance(charges, BaseChargeTransferMaker)
+    make_charges = ENGINES[name].charge_maker
+    if make_charges is None:  # a barriers-only engine (GPAW as the NEB engine)
+        assert name == "gpaw"
+    else:
+        charges = make_charges(FlowSpec(flow="charges", structure="x.json", engine=name))
+        assert isinstance(charges, BaseChargeTransferMaker)
 
 
 @pytest.mark.parametrize("name", sorted(ENGINES))
