@@ -12,7 +12,7 @@ AP hosts relaxed on CHGNet from rattled positions first: as built they sit on sy
 saddles).
 
 For each: end points relaxed on the expensive engine to ``--end-fmax`` by the flow's own
-relaxer (:func:`ionflow.workflows.embedded.relaxed_end_points`, the preset's optimizer), the
+relaxer (:func:`ionflow.workflows.end_points.relaxed_end_points`, the preset's optimizer), the
 same for both runs: the band ratio leaves them out, the per-barrier ratio counts them.
 Tight, because at 0.05 eV/Å the graphene sheet's rigid shift along the stacking axis, a soft
 collective mode with every C atom under the criterion, leaves an end point up to 0.5 eV
@@ -44,7 +44,7 @@ from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.hops import interpolate_idpp
 from ionflow.inputs.interface import build_ap_graphene_interface
 from ionflow.workflows.demo import dual_ion_hops, interface_vs_bulk_hops
-from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.migration import relaxed_hop_length
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import climb_band, warm_started_band

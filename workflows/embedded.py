@@ -6,7 +6,6 @@ Relaxations and NEB run through atomate2's forcefield makers (ASE underneath); t
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from ase.calculators.calculator import Calculator
@@ -14,7 +13,7 @@ from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
 from pymatgen.core import Structure
 
-from ionflow.workflows.settings import DFT_MODEL, NebSettings
+from ionflow.workflows.settings import DFT_MODEL
 
 
 class ForceCallCounter:
@@ -125,50 +124,6 @@ def relax_positions(
     )
     relaxed = [maker._run_ase_safe(s.copy()).final_mol_or_struct for s in structures]
     return relaxed, maker.force_calls
-
-
-@dataclass
-class RelaxedEndPoints:
-    """A hop's two end points relaxed on one engine."""
-
-    initial: Structure
-    final: Structure
-    energies: list[float]
-    converged: bool
-    force_calls: int
-    wall_time_s: float
-
-    def as_output(self) -> dict:
-        """The job output of :func:`ionflow.workflows.migration.relax_end_points`: the fields."""
-        return dict(vars(self))
-
-
-def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettings) -> RelaxedEndPoints:
-    """Both end points of a hop relaxed at fixed cell on ``settings.model`` (DFT-D3 with
-    ``dispersion``) to ``end_point_fmax`` with ``end_point_optimizer``; atom order kept.
-
-    The one end-point relaxer: the migration-barrier flow, the warm start's tests and the
-    warm-start benchmark all relax end points here."""
-    start = time.perf_counter()
-    maker = CountedRelaxMaker(
-        force_field_name=settings.model,
-        dispersion=settings.dispersion,
-        calculator_kwargs=settings.calculator_kwargs,
-        relax_cell=False,
-        steps=settings.end_point_steps,
-        # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory
-        relax_kwargs={"fmax": settings.end_point_fmax, "final_atoms_object_file": None},
-        optimizer_kwargs={"optimizer": settings.end_point_optimizer},
-    )
-    relaxed = [maker._run_ase_safe(s.copy()) for s in (initial, final)]
-    return RelaxedEndPoints(
-        initial=relaxed[0].final_mol_or_struct,
-        final=relaxed[1].final_mol_or_struct,
-        energies=[float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
-        converged=all(bool(r.is_force_converged) for r in relaxed),
-        force_calls=maker.force_calls,
-        wall_time_s=time.perf_counter() - start,
-    )
 
 
 HOST_RATTLE = 0.03

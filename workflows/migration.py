@@ -18,7 +18,7 @@ from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenanc
 from ionflow.inputs.hops import HopPath, interpolate_idpp
 from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
-from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.gpaw_engine import check_neb_cell
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
@@ -26,7 +26,7 @@ from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
 
 @job
 def relax_end_points(initial: Structure, final: Structure, settings: NebSettings) -> dict:
-    """Both end points relaxed at fixed cell (:func:`~ionflow.workflows.embedded.relaxed_end_points`)."""
+    """Both end points relaxed at fixed cell (:func:`~ionflow.workflows.end_points.relaxed_end_points`)."""
     return relaxed_end_points(initial, final, settings).as_output()
 
 

@@ -63,6 +63,9 @@ class NebSettings(PresetSettings):
     warm_start: str | None = Field(
         None, description="cheap potential whose band warm-starts the CI-NEB (None: plain CI-NEB from IDPP)"
     )
+    warm_end_points: bool = Field(
+        description="with warm_start: relax the end points on it first, finish them on the NEB's engine"
+    )
     dft: NebDftSettings | None = Field(
         None, description=f"GPAW's settings when model is {DFT_MODEL!r} (default: the preset's neb_dft)"
     )

@@ -106,7 +106,7 @@ def warm_bands():
     job's band without and with them: ``(initial, final, plain, corrected)``."""
     from pymatgen.io.ase import AseAtomsAdaptor
 
-    from ionflow.workflows.embedded import relaxed_end_points
+    from ionflow.workflows.end_points import relaxed_end_points
     from ionflow.workflows.settings import NebSettings
     from ionflow.workflows.vasp import warm_start_images
     from ionflow.workflows.warm_start import counted_calculator

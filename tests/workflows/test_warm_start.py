@@ -13,7 +13,7 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.inputs.hops import find_hops, interpolate_idpp
-from ionflow.workflows.embedded import relaxed_end_points
+from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import (
     DeltaCorrection,
@@ -202,3 +202,38 @@ def test_corrected_rounds_stop_when_the_trust_radius_collapses():
     forces = NEB(kept, climb=True, method="improvedtangent", k=5.0).get_forces()
     assert np.sqrt((forces**2).sum(axis=1).mean()) == pytest.approx(min(run.rms_forces), abs=1e-6)
     assert np.isfinite(run.energies).all()
+
+
+def test_warm_started_end_points_reach_the_expensive_engines_own_minimum():
+    """The Cu vacancy hop's end points in fcc Cu, EMT as the expensive engine, CHGNet as the
+    cheap one: relaxed on CHGNet first, then finished on EMT through corrected rounds. Each end
+    point must meet the plain relaxation's criterion on EMT's own forces (measured afresh) and
+    its energy, and cost fewer EMT calls than the plain relaxation."""
+    import numpy as np
+    from ase.calculators.emt import EMT
+
+    from ionflow.workflows.end_points import relaxed_end_points
+
+    host = Structure(
+        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    )
+    hop = find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    # rattled, so that the end points are not already minima by symmetry
+    ends = []
+    for end in (hop.initial, hop.final):
+        atoms = AseAtomsAdaptor.get_atoms(end)
+        atoms.rattle(0.05, seed=3)
+        ends.append(AseAtomsAdaptor.get_structure(atoms))
+    plain = relaxed_end_points(*ends, NebSettings(model="EMT"))
+    warm = relaxed_end_points(*ends, NebSettings(model="EMT", warm_start="CHGNet", warm_end_points=True))
+    assert plain.converged and warm.converged
+    fmax = NebSettings().end_point_fmax
+    for structure, energy, reference in zip(
+        (warm.initial, warm.final), warm.energies, plain.energies, strict=True
+    ):
+        atoms = AseAtomsAdaptor.get_atoms(structure)
+        atoms.calc = EMT()
+        assert np.linalg.norm(atoms.get_forces(), axis=1).max() < fmax  # EMT's own criterion
+        assert atoms.get_potential_energy() == pytest.approx(energy, abs=1e-6)  # the energy reported is EMT's
+        assert energy == pytest.approx(reference, abs=0.001)  # the same minimum as the plain relaxation
+    assert warm.force_calls < plain.force_calls

@@ -1,0 +1,183 @@
+"""The one end-point relaxer: a hop's two end points relaxed at fixed cell, plainly on the NEB's
+engine, or warm-started (``settings.warm_end_points`` with a ``warm_start`` potential) on the
+cheap potential and finished on the engine through Δ-corrected rounds, to the same criterion.
+
+The migration-barrier flow, its re-cut, the warm start's tests and the warm-start benchmark
+all relax end points here.
+
+Warm-started: both end points are first relaxed on the cheap potential (CHGNet; no expensive
+call). Then each round measures the expensive engine once at the current geometry and relaxes
+on the cheap surface corrected there (:class:`~ionflow.workflows.warm_start.DeltaCorrection`:
+exact energy and forces at the measured point, a curvature learned from the rounds' pairs,
+stiffening only), the step capped by a trust radius; the next measurement accepts the step
+when it lowered the energy or the largest force (the radius grows) or rejects it (the radius
+shrinks). It stops on the expensive engine's own largest force below ``end_point_fmax``, the
+plain relaxation's criterion; after ``MAX_ROUNDS`` or a collapsed radius, a plain relaxation
+on the expensive engine finishes from the best point measured. Every expensive call counts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+from ase.optimize import LBFGS
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from ionflow.workflows.embedded import CountedRelaxMaker
+from ionflow.workflows.settings import NebSettings
+from ionflow.workflows.warm_start import (
+    DeltaCorrection,
+    DeltaCurvature,
+    Measurement,
+    counted_calculator,
+    measure,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_ROUNDS = 30
+"""Expensive calls per end point in the corrected rounds before a plain relaxation finishes."""
+TRUST = 0.1
+"""Å: largest atom shift of the first corrected step."""
+MIN_TRUST = 0.005
+"""Å: a rejected step that leaves the radius below this stops the rounds."""
+CHEAP_STEPS = 100
+"""Optimizer steps on the corrected surface per round (the step is capped by the trust radius)."""
+CHEAP_FMAX = 0.02
+"""eV/Å: the cheap potential's own relaxation of the end points, before the corrected rounds."""
+ENERGY_NOISE = 1e-5
+"""eV: an energy rise this small does not reject a step that lowered the largest force."""
+
+
+@dataclass
+class RelaxedEndPoints:
+    """A hop's two end points relaxed on one engine."""
+
+    initial: Structure
+    final: Structure
+    energies: list[float]
+    converged: bool
+    force_calls: int
+    """Calls of the NEB's engine (the expensive one when warm-started)."""
+    wall_time_s: float
+
+    def as_output(self) -> dict:
+        """The job output of :func:`ionflow.workflows.migration.relax_end_points`: the fields."""
+        return dict(vars(self))
+
+
+def _plain(structures: list[Structure], settings: NebSettings) -> tuple[list, int]:
+    """atomate2's relaxation of each structure on ``settings.model``; results and calls."""
+    maker = CountedRelaxMaker(
+        force_field_name=settings.model,
+        dispersion=settings.dispersion,
+        calculator_kwargs=settings.calculator_kwargs,
+        relax_cell=False,
+        steps=settings.end_point_steps,
+        # atomate2's relaxer otherwise appends to final_atoms_object.xyz in the working directory
+        relax_kwargs={"fmax": settings.end_point_fmax, "final_atoms_object_file": None},
+        optimizer_kwargs={"optimizer": settings.end_point_optimizer},
+    )
+    return [maker._run_ase_safe(s.copy()) for s in structures], maker.force_calls
+
+
+def _largest_force(forces: np.ndarray) -> float:
+    return float(np.sqrt((forces**2).sum(axis=1).max()))
+
+
+def corrected_relaxation(
+    atoms: Atoms, exact, cheap, fmax: float, steps: int, max_rounds: int = MAX_ROUNDS
+) -> tuple[Measurement, bool, int]:
+    """Relax ``atoms`` (fixed cell) against ``exact``'s forces, stepping on ``cheap``'s surface
+    corrected at each measurement; returns the best measurement, whether its largest force is
+    below ``fmax``, and the rounds (expensive calls) taken."""
+    best = measure(atoms, exact, cheap)
+    curvature = DeltaCurvature(best.forces.size)
+    trust, rounds = TRUST, 1
+    while _largest_force(best.forces) >= fmax and rounds < max_rounds and trust >= MIN_TRUST:
+        trial = atoms.copy()
+        trial.positions = best.positions
+        trial.calc = DeltaCorrection(
+            cheap, best.positions, best.d_energy, best.d_forces, curvature.stiffening()
+        )
+        LBFGS(trial, logfile=None).run(fmax=fmax / 2, steps=min(steps, CHEAP_STEPS))
+        shift = trial.positions - best.positions
+        longest = float(np.sqrt((shift**2).sum(axis=1).max()))
+        if longest > trust:
+            trial.positions = best.positions + shift * (trust / longest)
+        new = measure(trial, exact, cheap)
+        rounds += 1
+        curvature.update(new.positions - best.positions, best.d_forces, new.d_forces)
+        lower = new.energy < best.energy - ENERGY_NOISE or (
+            new.energy < best.energy + ENERGY_NOISE
+            and _largest_force(new.forces) < _largest_force(best.forces)
+        )
+        logger.info(
+            "end-point round %d: largest force %.4f eV/Å, %s; trust %.3f Å",
+            rounds,
+            _largest_force(new.forces),
+            "accepted" if lower else "rejected",
+            trust,
+        )
+        if lower:
+            best, trust = new, min(trust * 1.5, 4 * TRUST)
+        else:
+            trust *= 0.5
+    return best, _largest_force(best.forces) < fmax, rounds
+
+
+def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettings) -> RelaxedEndPoints:
+    """Both end points of a hop relaxed at fixed cell on ``settings.model`` (DFT-D3 with
+    ``dispersion``) to ``end_point_fmax``; atom order kept. Plainly with
+    ``end_point_optimizer``, or warm-started when ``warm_end_points`` is on and
+    ``warm_start`` names a cheaper potential (the module's docstring)."""
+    start = time.perf_counter()
+    if not (settings.warm_end_points and settings.warm_start) or settings.warm_start == settings.model:
+        relaxed, calls = _plain([initial, final], settings)
+        return RelaxedEndPoints(
+            initial=relaxed[0].final_mol_or_struct,
+            final=relaxed[1].final_mol_or_struct,
+            energies=[float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
+            converged=all(bool(r.is_force_converged) for r in relaxed),
+            force_calls=calls,
+            wall_time_s=time.perf_counter() - start,
+        )
+    cheap_settings = settings.model_copy(
+        update={"model": settings.warm_start, "dft": None, "warm_start": None}
+    )
+    # the cheap surface's minimum is only a start: a loose criterion (its float32 forces are
+    # noisy near 0.005 eV/Å, where a tight one spends thousands of steps)
+    warm, _ = _plain([initial, final], cheap_settings.model_copy(update={"end_point_fmax": CHEAP_FMAX}))
+    exact = counted_calculator(settings.model, settings.dispersion, settings.calculator_kwargs)
+    cheap = counted_calculator(settings.warm_start, settings.dispersion)
+    ends, energies, converged, calls = [], [], True, 0
+    for relaxed in warm:
+        atoms = AseAtomsAdaptor.get_atoms(relaxed.final_mol_or_struct)
+        best, done, _ = corrected_relaxation(
+            atoms, exact, cheap, settings.end_point_fmax, settings.end_point_steps
+        )
+        atoms.positions = best.positions
+        end = AseAtomsAdaptor.get_structure(atoms)
+        energy = best.energy
+        if not done:  # the rounds stalled: the plain relaxation finishes from the best point
+            logger.info("end-point rounds stopped above %.4f eV/Å: plain relaxation", settings.end_point_fmax)
+            (finished,), more = _plain([end], settings)
+            end, calls = finished.final_mol_or_struct, calls + more
+            energy = float(finished.trajectory.frame_properties[-1]["energy"])
+            done = bool(finished.is_force_converged)
+        ends.append(end)
+        energies.append(energy)
+        converged = converged and done
+    return RelaxedEndPoints(
+        initial=ends[0],
+        final=ends[1],
+        energies=energies,
+        converged=converged,
+        force_calls=calls + exact.ionflow_counter.calls,
+        wall_time_s=time.perf_counter() - start,
+    )
