@@ -204,6 +204,7 @@ def test_corrected_rounds_stop_when_the_trust_radius_collapses():
     assert np.isfinite(run.energies).all()
 
 
+@pytest.mark.slow  # CHGNet and EMT relaxations of 31 atoms, twice; the feature is off by default
 def test_warm_started_end_points_reach_the_expensive_engines_own_minimum():
     """The Cu vacancy hop's end points in fcc Cu, EMT as the expensive engine, CHGNet as the
     cheap one: relaxed on CHGNet first, then finished on EMT through corrected rounds. Each end
