@@ -56,7 +56,8 @@ def _embedded_barrier(spec: FlowSpec) -> Maker:
     )
 
     _no_dft_settings(spec)
-
+    if spec.model == DFT_MODEL:  # one name for GPAW's NEB: the engine's
+        raise InputError(f"--model {DFT_MODEL}", "is not a potential", "use --engine gpaw")
     if spec.warm_start is True and spec.model == WARM_START_POTENTIAL:
         raise InputError(
             "--warm-start",

@@ -78,6 +78,8 @@ def test_what_gpaw_cannot_run_is_one_line_before_any_job(tmp_path, host, options
 def test_gpaw_options_on_engines_that_do_not_take_them(tmp_path):
     name = write_fcc(tmp_path, "Ag.cif", ["Ag"] * 4, 4.16)
     before = files_under(tmp_path)
+    proc = ionflow("run", "barriers", name, "--species", "Ag", "--model", "GPAW", cwd=tmp_path)
+    one_line_error(proc, "--model GPAW", "use --engine gpaw")
     options = ["--species", "Ag", "--dft", "mode=pw", "--results", "r.json"]
     proc = ionflow("run", "barriers", name, *options, cwd=tmp_path)
     one_line_error(proc, "--dft", "--engine embedded", "add --engine gpaw")
