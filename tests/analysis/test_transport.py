@@ -130,9 +130,9 @@ def test_a_hop_on_several_engines_enters_with_its_dft_barrier():
     _, hops, _ = network_hops(LIFEPO4, "Li", [chgnet, vasp], 3.2)
     (hop,) = hops.values()
     assert (hop.barrier, hop.engine) == (0.55, "vasp")
-    gpaw = stored("Li-hop0", 3.005, 0.60, engine="embedded:GPAW")
+    gpaw = stored("Li-hop0", 3.005, 0.60, engine="gpaw:lcao-dzp/PBE")
     _, hops, _ = network_hops(LIFEPO4, "Li", [chgnet, gpaw], 3.2)
-    assert next(iter(hops.values())).engine == "embedded:GPAW"
+    assert next(iter(hops.values())).engine == "gpaw:lcao-dzp/PBE"
     unconverged = {**vasp, "converged": False}
     _, hops, _ = network_hops(LIFEPO4, "Li", [unconverged, chgnet], 3.2)
     assert (next(iter(hops.values())).barrier, next(iter(hops.values())).engine) == (0.40, "embedded:CHGNet")
