@@ -137,7 +137,8 @@ def spec_structures(spec: FlowSpec) -> list:
 def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
 
-    unset = {field for field in ("sublattice", "max_distance") if getattr(spec, field) is None}
+    # fields added after specs were first submitted count only when set: an earlier spec keeps its identity
+    unset = {field for field in ("sublattice", "max_distance", "dft") if not getattr(spec, field)}
     settings = spec.model_dump(exclude={"structure"} | unset)
     if spec.name is None and spec.structure:
         settings["name"] = Path(spec.structure).stem
