@@ -187,7 +187,10 @@ def test_vasp_engine_without_potcars_is_a_clear_error(interface, tmp_path):
     path = tmp_path / "iface.json"
     interface.to(filename=str(path))
     env = {**os.environ, "PMG_VASP_PSP_DIR": ""}
-    for engine, expected in (("vasp", "PMG_VASP_PSP_DIR"), ("castep", "use embedded or vasp")):
+    from ionflow.workflows.engines import ENGINES
+
+    known = f"use {' or '.join(ENGINES)}"  # the unknown engine's fix names every registered one
+    for engine, expected in (("vasp", "PMG_VASP_PSP_DIR"), ("castep", known)):
         run = subprocess.run(
             [
                 "ionflow",
