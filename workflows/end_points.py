@@ -22,7 +22,6 @@ import logging
 import time
 from dataclasses import dataclass
 
-import numpy as np
 from ase import Atoms
 from ase.optimize import LBFGS
 from pymatgen.core import Structure
@@ -35,6 +34,7 @@ from ionflow.workflows.warm_start import (
     DeltaCurvature,
     Measurement,
     counted_calculator,
+    largest_norm,
     measure,
 )
 
@@ -86,10 +86,6 @@ def _plain(structures: list[Structure], settings: NebSettings) -> tuple[list, in
     return [maker._run_ase_safe(s.copy()) for s in structures], maker.force_calls
 
 
-def _largest_force(forces: np.ndarray) -> float:
-    return float(np.sqrt((forces**2).sum(axis=1).max()))
-
-
 def corrected_relaxation(
     atoms: Atoms, exact, cheap, fmax: float, steps: int, max_rounds: int = MAX_ROUNDS
 ) -> tuple[Measurement, bool, int]:
@@ -99,7 +95,7 @@ def corrected_relaxation(
     best = measure(atoms, exact, cheap)
     curvature = DeltaCurvature(best.forces.size)
     trust, rounds = TRUST, 1
-    while _largest_force(best.forces) >= fmax and rounds < max_rounds and trust >= MIN_TRUST:
+    while largest_norm(best.forces) >= fmax and rounds < max_rounds and trust >= MIN_TRUST:
         trial = atoms.copy()
         trial.positions = best.positions
         trial.calc = DeltaCorrection(
@@ -107,20 +103,19 @@ def corrected_relaxation(
         )
         LBFGS(trial, logfile=None).run(fmax=fmax / 2, steps=min(steps, CHEAP_STEPS))
         shift = trial.positions - best.positions
-        longest = float(np.sqrt((shift**2).sum(axis=1).max()))
+        longest = largest_norm(shift)
         if longest > trust:
             trial.positions = best.positions + shift * (trust / longest)
         new = measure(trial, exact, cheap)
         rounds += 1
         curvature.update(new.positions - best.positions, best.d_forces, new.d_forces)
         lower = new.energy < best.energy - ENERGY_NOISE or (
-            new.energy < best.energy + ENERGY_NOISE
-            and _largest_force(new.forces) < _largest_force(best.forces)
+            new.energy < best.energy + ENERGY_NOISE and largest_norm(new.forces) < largest_norm(best.forces)
         )
         logger.info(
             "end-point round %d: largest force %.4f eV/Å, %s; trust %.3f Å",
             rounds,
-            _largest_force(new.forces),
+            largest_norm(new.forces),
             "accepted" if lower else "rejected",
             trust,
         )
@@ -128,7 +123,7 @@ def corrected_relaxation(
             best, trust = new, min(trust * 1.5, 4 * TRUST)
         else:
             trust *= 0.5
-    return best, _largest_force(best.forces) < fmax, rounds
+    return best, largest_norm(best.forces) < fmax, rounds
 
 
 def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettings) -> RelaxedEndPoints:

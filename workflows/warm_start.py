@@ -139,10 +139,10 @@ def counted_calculator(
 
 def neb_max_force(neb: NEB) -> float:
     """Largest per-atom force (eV/Å) of ``neb``'s interior images: ASE's CI-NEB convergence measure."""
-    return _largest_norm(neb.get_forces())
+    return largest_norm(neb.get_forces())
 
 
-def _largest_norm(rows: np.ndarray) -> float:
+def largest_norm(rows: np.ndarray) -> float:
     """Longest of the per-atom vectors in ``rows`` (n x 3)."""
     return float(np.sqrt((rows**2).sum(axis=1).max()))
 
@@ -284,7 +284,7 @@ def _rms(rows: np.ndarray) -> float:
 
 
 def _largest_shift(a: np.ndarray, b: np.ndarray) -> float:
-    return _largest_norm(a - b)
+    return largest_norm(a - b)
 
 
 class PartlyFrozenNEB(NEB):
@@ -380,7 +380,7 @@ def corrected_band(
             for a, old, still in zip(atoms[1:-1], accepted or [None] * len(frozen), frozen, strict=True)
         ]
         forces = _expensive_neb_forces(atoms, measured)
-        rounds.append(_largest_norm(forces))
+        rounds.append(largest_norm(forces))
         rms_forces.append(_rms(forces))
         for old, new, learned in zip(accepted, measured, curvature, strict=False):
             learned.update(new.positions - old.positions, old.d_forces, new.d_forces)
@@ -389,7 +389,7 @@ def corrected_band(
                 radius = min(1.5 * radius, 4 * trust)
             accepted, verdict = measured, "accepted"
             if freeze:
-                frozen = [_largest_norm(rows) < fmax for rows in np.split(forces, len(measured))]
+                frozen = [largest_norm(rows) < fmax for rows in np.split(forces, len(measured))]
         else:  # half the step that failed, which may have been shorter than the radius
             radius = 0.5 * max(
                 _largest_shift(m.positions, n.positions) for m, n in zip(accepted, measured, strict=True)

@@ -108,15 +108,20 @@ def test_delta_correction_is_exact_at_its_anchor_and_conservative(bands, curved)
     assert np.ptp([e_exact, e_cheap]) > 0  # the two surfaces differ: the correction matters
 
 
+def cu_vacancy_hop():
+    """The nearest-neighbour vacancy hop in fcc Cu, in a 32-site cell (31 atoms)."""
+    host = Structure(
+        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+    )
+    return find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+
+
 def cu_vacancy_band() -> list[Structure]:
     """IDPP images of the vacancy hop in fcc Cu (31 atoms), end points relaxed on ASE's EMT."""
     from ase.calculators.emt import EMT
     from ase.optimize import FIRE
 
-    host = Structure(
-        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
-    )
-    hop = find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    hop = cu_vacancy_hop()
     ends = []
     for end in (hop.initial, hop.final):
         atoms = AseAtomsAdaptor.get_atoms(end)
@@ -215,10 +220,7 @@ def test_warm_started_end_points_reach_the_expensive_engines_own_minimum():
 
     from ionflow.workflows.end_points import relaxed_end_points
 
-    host = Structure(
-        Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
-    )
-    hop = find_hops(host, "Cu", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
+    hop = cu_vacancy_hop()
     # rattled, so that the end points are not already minima by symmetry
     ends = []
     for end in (hop.initial, hop.final):
