@@ -13,7 +13,7 @@ from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
 from pymatgen.core import Structure
 
-from ionflow.workflows.settings import DFT_MODEL
+from ionflow.workflows.settings import DFT_MODEL, VASP_MODEL
 
 
 class ForceCallCounter:
@@ -72,8 +72,10 @@ NEB_ENGINES: dict[str, str | dict[str, str]] = {
     **POTENTIALS,
     # GPAW's DFT (``--engine gpaw``), made with NebSettings.calculator_kwargs
     DFT_MODEL: {"@module": "ionflow.workflows.gpaw_engine", "@callable": "neb_calculator"},
+    # VASP single points, one batch job (the warm start's rounds on a cluster)
+    VASP_MODEL: {"@module": "ionflow.workflows.vasp_calculator", "@callable": "neb_calculator"},
 }
-"""Every engine the NEB code runs by name: the potentials and GPAW."""
+"""Every engine the NEB code runs by name: the potentials, GPAW and VASP."""
 
 
 class _Counting:

@@ -20,6 +20,7 @@ from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.gpaw_engine import check_neb_cell
+from ionflow.workflows.measurements import MeasurementLog
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
 
@@ -64,12 +65,17 @@ def recut(
     return again
 
 
+def band_settings(settings: NebSettings) -> dict:
+    """The settings that make a band what it is (its checkpoint's key with its start)."""
+    return settings.model_dump(
+        include={"model", "dispersion", "fmax", "steps", "climb", "method", "dft", "warm_start"},
+        exclude_none=True,
+    )
+
+
 def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
     """IDPP images between the end points and CI-NEB from them, resuming from a checkpoint."""
     images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
-    band_settings = settings.model_dump(
-        include={"model", "dispersion", "fmax", "steps", "climb", "method", "dft"}, exclude_none=True
-    )
     return climb_band(
         images,
         settings.model,
@@ -78,16 +84,18 @@ def plain_band(end_points: dict, settings: NebSettings) -> BandRun:
         settings.dispersion,
         climb=settings.climb,
         method=settings.method,
-        checkpoint=NebCheckpoint.for_band(images, band_settings),
+        checkpoint=NebCheckpoint.for_band(images, band_settings(settings)),
         calculator_kwargs=settings.calculator_kwargs,
     )
 
 
 def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
     """The CI-NEB band between relaxed end points, warm-started (``settings.warm_start``) or
-    plain from IDPP, and the engine string its document carries."""
+    plain from IDPP, and the engine string its document carries. The warm start's expensive
+    calls are kept in the band's checkpoint as they finish: a killed job, rerun, reads them back."""
     if settings.warm_start and settings.warm_start != settings.model:
         images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
+        checkpoint = NebCheckpoint.for_band(images, band_settings(settings))
         _, band = warm_started_band(
             images,
             settings.warm_start,
@@ -96,7 +104,10 @@ def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
             settings.steps,
             dispersion=settings.dispersion,
             expensive_kwargs=settings.calculator_kwargs,
+            log=MeasurementLog(checkpoint.folder) if checkpoint else None,
         )
+        if checkpoint is not None and band.converged:
+            checkpoint.remove()
         return band, f"{settings.engine} (warm start: {settings.warm_start}, {band.start})"
     return plain_band(end_points, settings), settings.engine
 

@@ -24,6 +24,9 @@ def _preset(name: str) -> dict[str, Any]:
 
 DFT_MODEL = "GPAW"
 """The NEB engine name under which GPAW runs end points and bands (``--engine gpaw``)."""
+VASP_MODEL = "VASP"
+"""The NEB engine name under which VASP single points run the warm start's corrected rounds
+on a cluster (``--engine vasp --warm-start``; :mod:`ionflow.workflows.vasp_calculator`)."""
 
 
 class PresetSettings(BaseModel):

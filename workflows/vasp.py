@@ -36,7 +36,8 @@ from ionflow.workflows.base import (
     BaseMigrationBarrierMaker,
     current_job_uuid,
 )
-from ionflow.workflows.settings import BaderSettings, NebSettings, VaspFlowSettings
+from ionflow.workflows.rounds import corrected_rounds
+from ionflow.workflows.settings import VASP_MODEL, BaderSettings, NebSettings, VaspFlowSettings
 from ionflow.workflows.vasp_neb import ResumableNebMaker
 from ionflow.workflows.warm_start import (
     climb_band,
@@ -54,11 +55,12 @@ def is_slab(structure: Structure) -> bool:
     return REGION in structure.site_properties
 
 
-def gamma_mesh(structure: Structure, kspacing: float = VASP.kspacing) -> Kpoints:
-    """Gamma-centred mesh with at most ``kspacing`` between points; one point along a slab's c."""
+def gamma_mesh(structure: Structure, kspacing: float = VASP.kspacing, slab: bool | None = None) -> Kpoints:
+    """Gamma-centred mesh with at most ``kspacing`` between points; one point along a slab's c
+    (``slab``; None: a structure with region labels is one)."""
     recip = structure.lattice.reciprocal_lattice.abc
     mesh = [max(1, math.ceil(r / kspacing)) for r in recip]
-    if is_slab(structure):
+    if is_slab(structure) if slab is None else slab:
         mesh[2] = 1
     return Kpoints.gamma_automatic(tuple(mesh))
 
@@ -70,6 +72,17 @@ def incar_settings(job: str, structure: Structure, overrides: dict | None = None
     """
     sections = ["common", job] + (["interface"] if is_slab(structure) else [])
     return merged_settings("vasp", sections, overrides)
+
+
+def single_point_incar(slab: bool, overrides: dict | None = None) -> dict:
+    """INCAR tags of one image's single point in the warm start's rounds: ``common`` +
+    ``neb_single_point`` (+ ``interface`` for a slab), then the user's overrides, without EDIFFG
+    (the rounds' own force criterion): the relaxations' electronic settings, so the band's
+    energies compare with the end points'."""
+    sections = ["common", "neb_single_point"] + (["interface"] if slab else [])
+    incar = merged_settings("vasp", sections, overrides)
+    incar.pop("EDIFFG", None)
+    return incar
 
 
 def relax_maker(structure: Structure, overrides: dict | None = None) -> RelaxMaker:
@@ -270,6 +283,39 @@ def vasp_migration_barrier(neb_output, hop: dict, relax_outputs: list, settings:
     )
 
 
+def end_points_from_tasks(relax_outputs: list) -> dict:
+    """Two finished atomate2 relaxations as the rounds take end points: structures, energies
+    and forces of their last ionic step, whether both converged, and their cost."""
+    calls, seconds = task_cost(relax_outputs)
+    return {
+        "initial": relax_outputs[0].output.structure,
+        "final": relax_outputs[1].output.structure,
+        "energies": [float(o.output.energy) for o in relax_outputs],
+        "forces": [np.asarray(o.output.forces, dtype=float) for o in relax_outputs],
+        "converged": all(str(getattr(o.state, "value", o.state)) == "successful" for o in relax_outputs),
+        "force_calls": calls,
+        "wall_time_s": seconds,
+    }
+
+
+@job(data="band")
+def vasp_corrected_rounds(
+    relax_outputs: list, hop: dict, n_images: int, fmax: float, engine_kwargs: dict, settings: dict
+) -> MigrationBarrierDoc:
+    """The warm start finished by Δ-corrected rounds of VASP single points, all in this one
+    batch job (:func:`ionflow.workflows.rounds.corrected_rounds`)."""
+    return corrected_rounds(
+        end_points_from_tasks(relax_outputs), hop, VASP_MODEL, engine_kwargs, n_images, fmax, "vasp", settings
+    )
+
+
+def neb_fmax(incar: dict) -> float:
+    """The CI-NEB's force criterion (eV/Å) of an INCAR: -EDIFFG (a positive EDIFFG is an energy
+    criterion, which the rounds do not use: the preset's fmax then)."""
+    ediffg = float(incar.get("EDIFFG", 0.0))
+    return -ediffg if ediffg < 0 else NebSettings().fmax
+
+
 @dataclass
 class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
     """Relax both end points -> IDPP images (or the warm start) -> CI-NEB (all images in one
@@ -279,9 +325,14 @@ class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
     n_images: int = VASP.n_images
     incar_overrides: dict = field(default_factory=dict)
     warm_start: bool = False
-    """Start VASP's CI-NEB from the band converged on CHGNet corrected by VASP's energies and
-    forces at the relaxed end points (LCLIMB on from the start) instead of from IDPP: fewer VASP
-    force calls (see ``benchmarks/warm_start_neb.py``)."""
+    """Warm-start the band from CHGNet's, corrected by VASP's energies and forces at the relaxed
+    end points, instead of IDPP: fewer VASP force calls (see ``benchmarks/warm_start_neb.py``).
+    Finished by ``corrected_rounds``, or by VASP's own CI-NEB."""
+    corrected_rounds: bool = True
+    """With ``warm_start``: finish the band by the Δ-corrected rounds of VASP single points in
+    one batch job, stopping on VASP's CI-NEB force below -EDIFFG (the method the embedded
+    engine and GPAW run, :mod:`ionflow.workflows.rounds`); off: VASP's CI-NEB (IMAGES, LCLIMB)
+    climbs from the warm band."""
 
     def end_point_jobs(self, hop: HopPath) -> tuple[list[Job], list[Job]]:
         """atomate2's fixed-cell relaxation of each end point."""
@@ -292,6 +343,8 @@ class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
 
     def band_jobs(self, hop: HopPath, end_points: list[Job]) -> tuple[list[Job], MigrationBarrierDoc]:
         """The band's start, VASP's CI-NEB and the barrier read from its OUTCARs."""
+        if self.warm_start and self.corrected_rounds:
+            return self._rounds_jobs(hop, end_points)
         ends = (end_points[0].output.structure, end_points[1].output.structure)
         if self.warm_start:
             images = warm_start_images(
@@ -313,3 +366,20 @@ class VaspMigrationBarrierMaker(BaseMigrationBarrierMaker):
         post = vasp_migration_barrier(neb.output, hop.as_dict(), [r.output for r in end_points], settings)
         post.name = f"barrier {hop.hop_id}"
         return [images, neb, post], post.output
+
+    def _rounds_jobs(self, hop: HopPath, end_points: list[Job]) -> tuple[list[Job], MigrationBarrierDoc]:
+        """One job: the warm band and the corrected rounds on VASP single points."""
+        slab = is_slab(hop.initial)
+        fmax = neb_fmax(incar_settings("neb", hop.initial, self.incar_overrides))
+        engine_kwargs = {"incar_overrides": self.incar_overrides, "kspacing": VASP.kspacing, "slab": slab}
+        settings = {
+            "n_images": self.n_images,
+            "fmax": fmax,
+            "start": "warm:CHGNet, Δ-corrected rounds of VASP single points",
+            "incar": single_point_incar(slab, self.incar_overrides),
+        }
+        rounds = vasp_corrected_rounds(
+            [r.output for r in end_points], hop.as_dict(), self.n_images, fmax, engine_kwargs, settings
+        )
+        rounds.name = f"warm CI-NEB {hop.hop_id}"
+        return [rounds], rounds.output

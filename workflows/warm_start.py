@@ -16,9 +16,11 @@
    step leaves the trust radius below ``MIN_TRUST``) or after ``max_rounds``, the expensive
    CI-NEB climbs from the best band measured; if that fails too, a plain CI-NEB from IDPP runs
    (every expensive call of the abandoned attempts is counted).
-For VASP on a cluster, step 1 supplies VASP's images (``warm_start_images``), corrected by the
-energies and forces of VASP's own end-point relaxations (no VASP call added); VASP's CI-NEB
-climbs from there.
+For VASP on a cluster the same rounds run in one batch job on VASP single points
+(:mod:`ionflow.workflows.rounds`, :mod:`ionflow.workflows.vasp_calculator`), the end points'
+energies and forces taken from VASP's own relaxations (no VASP call added); or, with
+``corrected_rounds`` off, step 1 supplies VASP's images (``warm_start_images``) and VASP's
+CI-NEB climbs from there.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.embedded import CountedNebMaker
+from ionflow.workflows.measurements import MeasurementLog, RememberedCalculator
 
 LOG = logging.getLogger(__name__)
 NEB_KWARGS = {"method": "improvedtangent", "k": 5.0}
@@ -461,18 +464,31 @@ def warm_started_band(
     dispersion: bool = False,
     max_rounds: int = MAX_ROUNDS,
     expensive_kwargs: dict | None = None,
+    known_ends: tuple[tuple[float, np.ndarray], tuple[float, np.ndarray]] | None = None,
+    log: MeasurementLog | None = None,
 ) -> tuple[BandRun, BandRun]:
     """The cheap band, and the expensive CI-NEB converged from it on the corrected surface
     (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``
-    (``expensive_kwargs``: the expensive calculator's settings, GPAW's).
+    (``expensive_kwargs``: the expensive calculator's settings, GPAW's or VASP's).
+
+    ``known_ends``: the expensive engine's energy and forces at the two end points, already
+    known (the last ionic step of VASP's relaxations): not measured again. ``log``: the
+    expensive calls of the corrected rounds kept on disk, so that a rerun of a killed band
+    reads back the calls it had made (:mod:`ionflow.workflows.measurements`).
 
     The expensive run's ``force_calls`` include every expensive call, those of an abandoned
-    corrected run too.
+    corrected run too, and those read back (also in ``force_calls_before_resume``).
     """
     exact = counted_calculator(expensive, dispersion, expensive_kwargs)
+    if log is not None:
+        exact = RememberedCalculator(exact, log)
     base = counted_calculator(cheap, dispersion)
     start = time.perf_counter()
-    ends = tuple(measure(AseAtomsAdaptor.get_atoms(images[i]), exact, base) for i in (0, -1))
+    end_atoms = [AseAtomsAdaptor.get_atoms(images[i]) for i in (0, -1)]
+    if known_ends is None:
+        ends = tuple(measure(a, exact, base) for a in end_atoms)
+    else:
+        ends = tuple(measurement_at(a, e, f, base) for a, (e, f) in zip(end_atoms, known_ends, strict=True))
     warm = end_corrected_band(images, base, ends, fmax, steps)
     fast = corrected_band(warm.images, exact, base, ends, fmax, max_rounds, fallback_force=fallback_force)
     notes = [f"expensive max force per round (eV/Å): {', '.join(f'{f:.3f}' for f in fast.rounds)}"]
@@ -480,6 +496,7 @@ def warm_started_band(
         run = BandRun(
             fast.images, fast.energies, True, fast.force_calls, time.perf_counter() - start, "warm+Δ"
         )
+        run.force_calls_before_resume = getattr(exact, "reused", 0)
         run.notes = notes
         return warm, run
     spent = fast.force_calls

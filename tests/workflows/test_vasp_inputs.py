@@ -95,7 +95,7 @@ def test_vasp_flows_chain_atomate2_jobs(interface, ap_bulk):
     hop = find_hops(ap_bulk, "Li", host_name="AP", n_images=3, min_length=7.0, min_atoms=1, max_hops=1)[0]
     neb_flow = VaspMigrationBarrierMaker(n_images=3).make(hop)
     assert [j.name for j in neb_flow.jobs][-2:] == [f"CI-NEB {hop.hop_id}", f"barrier {hop.hop_id}"]
-    warm = VaspMigrationBarrierMaker(n_images=3, warm_start=True).make(hop)
+    warm = VaspMigrationBarrierMaker(n_images=3, warm_start=True, corrected_rounds=False).make(hop)
     assert f"warm start {hop.hop_id}" in [j.name for j in warm.jobs]
 
 
@@ -163,14 +163,15 @@ def li3ocl_hop():
 
 
 def test_the_vasp_flow_feeds_the_end_points_into_the_warm_start():
-    """The warm-start job takes the end-point relaxations' energies and forces (references to
-    their outputs: VASP's last ionic steps)."""
+    """With VASP's CI-NEB finishing the band (``corrected_rounds`` off), the warm-start job
+    takes the end-point relaxations' energies and forces (references to their outputs: VASP's
+    last ionic steps)."""
     from jobflow import OutputReference
 
     from ionflow.workflows.vasp import VaspMigrationBarrierMaker
 
     hop = li3ocl_hop()
-    flow = VaspMigrationBarrierMaker(n_images=3, warm_start=True).make(hop)
+    flow = VaspMigrationBarrierMaker(n_images=3, warm_start=True, corrected_rounds=False).make(hop)
     relax_ids = {j.uuid for j in flow.jobs if j.name.startswith("relax ")}
     warm = next(j for j in flow.jobs if j.name.startswith("warm start"))
     for key, attribute in (("end_energies", ("output", "energy")), ("end_forces", ("output", "forces"))):
