@@ -23,13 +23,13 @@ from ionflow.analysis.schemas import ONE_MINIMUM, MigrationBarrierDoc, Provenanc
 from ionflow.inputs.hops import interpolate_idpp
 from ionflow.workflows.base import current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
+from ionflow.workflows.engines import WARM_START_POTENTIAL
 from ionflow.workflows.measurements import MeasurementLog
+from ionflow.workflows.migration import relaxed_hop_length
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import warm_started_band
 
 LOG = logging.getLogger(__name__)
-CHEAP = "CHGNet"
-"""The potential whose band the rounds start from (the warm start's, ``WARM_START_POTENTIAL``)."""
 
 
 def corrected_rounds(
@@ -50,8 +50,7 @@ def corrected_rounds(
     relaxations). ``label``: the document's engine (``vasp``); ``settings``: its settings.
     """
     start = time.perf_counter()
-    moving = hop["moving_index"]
-    separation = float(end_points["initial"][moving].distance(end_points["final"][moving]))
+    separation = relaxed_hop_length(end_points["initial"], end_points["final"], hop["moving_index"])
     fields: dict[str, Any] = {
         "relaxed_hop_length": separation,
         "settings": settings,
@@ -68,11 +67,11 @@ def corrected_rounds(
             **fields,
         )
     images = interpolate_idpp(end_points["initial"], end_points["final"], n_images)
-    key = {"engine": engine, "engine_kwargs": engine_kwargs, "fmax": fmax, "cheap": CHEAP}
+    key = {"engine": engine, "engine_kwargs": engine_kwargs, "fmax": fmax, "cheap": WARM_START_POTENTIAL}
     checkpoint = NebCheckpoint.for_band(images, key)
     _, band = warm_started_band(
         images,
-        CHEAP,
+        WARM_START_POTENTIAL,
         engine,
         fmax,
         NebSettings().steps,
@@ -87,7 +86,7 @@ def corrected_rounds(
         LOG.info("%s %s: %s", hop["host"], hop["hop_id"], note)
     if checkpoint is not None and band.converged:
         checkpoint.remove()
-    engine_label = f"{label} (warm start: {CHEAP}, {band.start})"
+    engine_label = f"{label} (warm start: {WARM_START_POTENTIAL}, {band.start})"
     converged = bool(end_points["converged"]) and band.converged
     tags = [hop["host"], hop["species"], hop["hop_id"], engine_label, hop["location"]]
     return MigrationBarrierDoc.from_hop(

@@ -110,10 +110,14 @@ print(json.dumps(doc.model_dump(mode="json", exclude={"band"})))
 
 def test_rounds_killed_mid_band_resume_with_the_calls_they_had_made(gpaw_rounds, tmp_path):
     _, _, uninterrupted = gpaw_rounds
-    env = {**os.environ, CHECKPOINTS_ENV: str(tmp_path / "checkpoints")}
-    command = [sys.executable, "-c", RUN_ROUNDS]
     repo = Path(__file__).resolve().parents[2]
-    killed = subprocess.Popen(command, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    # launched in a folder of its own (a batch job's launch folder gets the checkpoint's marker)
+    pythonpath = os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, CHECKPOINTS_ENV: str(tmp_path / "checkpoints"), "PYTHONPATH": pythonpath}
+    command = [sys.executable, "-c", RUN_ROUNDS]
+    launch = tmp_path / "launch"
+    launch.mkdir()
+    killed = subprocess.Popen(command, cwd=launch, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 600
     while len(list((tmp_path / "checkpoints").glob("*/call-*.json"))) < 2:  # mid-way through round 1
         assert killed.poll() is None and time.monotonic() < deadline, "the rounds ended before the kill"
@@ -121,13 +125,14 @@ def test_rounds_killed_mid_band_resume_with_the_calls_they_had_made(gpaw_rounds,
     killed.send_signal(signal.SIGKILL)
     killed.wait()
     kept = len(list((tmp_path / "checkpoints").glob("*/call-*.json")))
-    rerun = subprocess.run(command, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+    rerun = subprocess.run(command, cwd=launch, env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     doc = json.loads(rerun.stdout.strip().splitlines()[-1])
     assert doc["converged"] and doc["force_calls_before_resume"] == kept >= 2
     assert doc["forward_barrier"] == pytest.approx(uninterrupted.forward_barrier, abs=0.002)
     assert doc["force_calls"] == uninterrupted.force_calls  # the same rounds, none paid twice
     assert not list((tmp_path / "checkpoints").iterdir())  # a finished band forgets its checkpoint
+    assert (launch / "neb-checkpoint.json").exists() and not (repo / "neb-checkpoint.json").exists()
 
 
 def written(folder: Path) -> tuple[Incar, Kpoints, Poscar, list[str]]:
