@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from fireworks import LaunchPad
+
 from ionflow.hpc.launchpad import launchpad_session
 from ionflow.hpc.monitor import ACTIVE, job_rows, select
 from ionflow.hpc.profiles import ClusterProfile
@@ -24,6 +26,26 @@ def _find(rows: list[dict[str, Any]], job: str) -> list[dict[str, Any]]:
             f"job {job!r}", "matches no submitted job", "use a firework id or name from `ionflow status`"
         )
     return found
+
+
+def release_reservation(lp: LaunchPad, fw_id: int) -> bool:
+    """Give a RESERVED firework's queue slot back (its firework READY again); False if it is
+    not RESERVED (any more).
+
+    The reservation is read inside the caller's session, not from an earlier listing: a
+    batch job killed while checking its firework out can leave the launch RUNNING with the
+    firework still RESERVED, and FireWorks' ``cancel_reservation`` of such a launch inserts
+    it a second time (a duplicate launch id). That firework is rerun instead.
+    """
+    fw = lp.get_fw_by_id(fw_id)
+    if fw.state != "RESERVED":
+        return False
+    reserved = [launch.launch_id for launch in fw.launches if launch.state == "RESERVED"]
+    for launch_id in reserved:
+        lp.cancel_reservation(launch_id)
+    if not reserved:
+        lp.rerun_fw(fw_id, rerun_duplicates=False)
+    return True
 
 
 def rerun(
@@ -60,9 +82,7 @@ def rerun(
     reset: list[int] = []
     with launchpad_session(profile) as lp:
         for row in {r["fw_id"]: r for r in chosen}.values():
-            if row["state"] == "LOST" and lp.get_fw_by_id(row["fw_id"]).state == "RESERVED":
-                lp.cancel_reservation(row["launch_id"])
-            else:
+            if not (row["state"] == "LOST" and release_reservation(lp, row["fw_id"])):
                 lp.rerun_fw(row["fw_id"])
             reset.append(row["fw_id"])
         queued = launch_ready(lp, profile) if launch else []
@@ -83,8 +103,7 @@ def cancel(profile: ClusterProfile, target: str) -> tuple[list[int], list[str]]:
     defused: set[int] = set()
     with launchpad_session(profile) as lp:  # waits for a cancelled job to let go of a file LaunchPad
         for row in targets:  # reservations first: cancelling one refreshes its children
-            if lp.get_fw_by_id(row["fw_id"]).state == "RESERVED":
-                lp.cancel_reservation(row["launch_id"])
+            release_reservation(lp, row["fw_id"])
         # defusing a job that is still RUNNING reruns it and its children first (FireWorks'
         # defuse_fw), which can send a child defused just before back to WAITING: repeat
         # until every target is finished or defused, whatever order the rows come in

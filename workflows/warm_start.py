@@ -237,7 +237,10 @@ class Measurement:
 
 
 def measure(atoms: Atoms, exact: Calculator, cheap: Calculator) -> Measurement:
-    """One expensive call (and one cheap) at ``atoms``."""
+    """One expensive call (and one cheap) at ``atoms``; a resumed band's image is first moved
+    onto the configuration its killed run measured at this call (:mod:`~ionflow.workflows.measurements`)."""
+    if isinstance(exact, RememberedCalculator):
+        exact.recall(atoms)
     return measurement_at(atoms, *_evaluate(atoms, exact), cheap)
 
 
