@@ -88,4 +88,9 @@ def interface_profile(store: Store, interface: str) -> dict:
             interface, "no charge-transfer result stored under this name", "list them: ionflow charges"
         )
     doc = max(docs, key=lambda d: str(d.get("provenance", {}).get("created", "")))
-    return {"profile": doc["profile"], "z_planes": doc.get("z_planes", {}), "interface": doc["interface"]}
+    return {
+        "profile": doc["profile"],
+        "z_planes": doc.get("z_planes", {}),
+        "interface": doc["interface"],
+        "carbon_shape": doc.get("carbon_shape", "sheet"),
+    }

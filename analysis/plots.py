@@ -68,12 +68,16 @@ def plot_potential(stored: dict, out: Path) -> Path:
     profile, planes = stored["profile"], stored["z_planes"]
     z = np.asarray(profile["z"])
     fig, ax = plt.subplots(figsize=(6, 3.8), dpi=120)
-    ax.plot(z, profile["planar"], lw=0.8, color="0.5", label="planar average")
+    tube = stored.get("carbon_shape") == "tube"
+    label = "average through the tube axis" if tube else "planar average"
+    ax.plot(z, profile["planar"], lw=0.8, color="0.5", label=label)
     ax.plot(z, profile["macroscopic"], lw=1.6, color="C0", label="macroscopic average")
     for name, height in planes.items():
         ax.axvline(height, ls=":", color="C3" if name == "carbon" else "C2", lw=1)
         ax.annotate(name, (height, ax.get_ylim()[1]), fontsize=7, rotation=90, va="top", ha="right")
-    ax.set_xlabel("z along the interface normal (Å)")
+    ax.set_xlabel(
+        "z along the normal through the tube axis (Å)" if tube else "z along the interface normal (Å)"
+    )
     ax.set_ylabel("Electron potential energy (eV)")
     handles, labels = ax.get_legend_handles_labels()
     if "difference" in profile:

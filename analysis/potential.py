@@ -6,6 +6,12 @@ potential energy of an electron in eV (VASP's LOCPOT with LVHAR, GPAW's
 
 Sign convention of the field: positive when it points from the AP side to the carbon side
 (the direction in which it pushes a Li+ ion from AP towards carbon).
+
+Graphene: the profile along the normal is the planar average. A nanotube lying on the slab
+(:func:`~ionflow.inputs.interface.build_cnt_on_ap`) is no plane: its profile is the average
+along the tube axis over a column :data:`TUBE_WINDOW` Å either side of the normal through the
+axis, the line along which the tube and the slab face each other; the carbon's "plane" is the
+tube's wall facing the slab.
 """
 
 from __future__ import annotations
@@ -66,6 +72,78 @@ def _check_grid(values: np.ndarray, path: Path) -> None:
         raise InputError(str(path), f"grid of shape {values.shape} is incomplete", "rerun or recopy the file")
 
 
+SHEET_THICKNESS = 1.5
+"""Å: carbon thicker than this along the normal is a tube, not a sheet (a relaxed graphene
+sheet buckles by tenths of an Å; the thinnest tube the builder makes is 4 Å across)."""
+FACING_LAYER = 0.5
+"""Å: carbon atoms this close to the lowest one form the layer that faces the slab."""
+TUBE_WINDOW = 1.0
+"""Å: half-width of the column through the tube axis whose average is a tube's profile."""
+
+
+@dataclass
+class CarbonGeometry:
+    """Where the carbon is, along the normal and (for a tube) across it."""
+
+    kind: str
+    """``sheet`` or ``tube``."""
+    z_facing: float
+    """Mean height of the carbon layer facing the slab (Å): the sheet, or the tube's lower wall."""
+    z_top: float
+    """Height of the highest carbon atom (Å)."""
+    tube_axis: int | None = None
+    """The lattice direction the tube runs along (periodic); None for a sheet."""
+    across: float | None = None
+    """Fractional coordinate of the tube axis along the other in-plane direction."""
+
+
+def _largest_gap(fractions: np.ndarray) -> tuple[float, float]:
+    """The largest empty interval between periodic fractional coordinates: (width, centre of
+    the occupied rest)."""
+    f = np.sort(fractions % 1.0)
+    gaps = np.diff(np.concatenate([f, [f[0] + 1.0]]))
+    k = int(np.argmax(gaps))
+    # the occupied span runs from f[k+1] round to f[k]; its middle sits opposite the gap's
+    return float(gaps[k]), float((f[k] + 0.5 * gaps[k] + 0.5) % 1.0)
+
+
+def carbon_geometry(structure: Structure, regions: list[str], axis: int = 2) -> CarbonGeometry:
+    """A sheet or a tube (thicker than :data:`SHEET_THICKNESS` along ``axis``); a tube's axis
+    is the in-plane direction its atoms fill, ``across`` the middle of the other one."""
+    carbon = np.array([r == "carbon" for r in regions])
+    length = structure.lattice.abc[axis]
+    z = structure.cart_coords[carbon, axis] % length
+    facing = float(z[z < z.min() + FACING_LAYER].mean())
+    if z.max() - z.min() <= SHEET_THICKNESS:
+        return CarbonGeometry("sheet", facing, float(z.max()))
+    in_plane = [i for i in range(3) if i != axis]
+    frac = structure.frac_coords[carbon]
+    gaps = {i: _largest_gap(frac[:, i]) for i in in_plane}
+    across_dir = max(in_plane, key=lambda i: gaps[i][0])
+    tube_axis = next(i for i in in_plane if i != across_dir)
+    return CarbonGeometry("tube", facing, float(z.max()), tube_axis, gaps[across_dir][1])
+
+
+def profile_along_normal(
+    values: np.ndarray, structure: Structure, geometry: CarbonGeometry, axis: int = 2
+) -> np.ndarray:
+    """The potential along ``axis``: the planar average for a sheet; for a tube the average
+    along its axis over the column within :data:`TUBE_WINDOW` Å of the normal through it."""
+    if geometry.kind == "sheet":
+        return planar_average(values, axis)
+    across_dir = next(i for i in range(3) if i not in (axis, geometry.tube_axis))
+    n = values.shape[across_dir]
+    frac = np.arange(n) / n
+    distance = np.abs((frac - geometry.across + 0.5) % 1.0 - 0.5) * structure.lattice.abc[across_dir]
+    column = np.take(
+        values,
+        np.flatnonzero(distance <= max(TUBE_WINDOW, 0.5 * structure.lattice.abc[across_dir] / n)),
+        axis=across_dir,
+    )
+    other = tuple(i for i in range(3) if i != axis)
+    return column.mean(axis=other)
+
+
 def planar_average(values: np.ndarray, axis: int = 2) -> np.ndarray:
     """Average over the planes normal to ``axis``."""
     other = tuple(i for i in range(3) if i != axis)
@@ -92,11 +170,15 @@ class InterfacePotential:
 
     z: np.ndarray
     planar: np.ndarray
+    """The profile along the normal: planar average (sheet) or the column through a tube."""
     macroscopic: np.ndarray
     z_ap_bottom: float
     z_ap_centre: float
     z_ap_top: float
     z_carbon: float
+    """The carbon layer facing the slab: the sheet, or the tube's lower wall."""
+    z_carbon_top: float
+    carbon: CarbonGeometry
     potential_step: float
     """Macroscopic electron potential energy at the carbon plane minus at the AP slab centre (eV)."""
     field: float
@@ -126,16 +208,17 @@ def interface_potential(
             "use the structure the potential was computed for",
         )
     length = grid.structure.lattice.abc[axis]
-    planar = planar_average(grid.values, axis)
-    spacing = length / len(planar)
-    z = np.arange(len(planar)) * spacing
-    macro = macroscopic_average(planar, spacing, period)
     zs = grid.structure.cart_coords[:, axis] % length
     ap = np.array([r == "AP" for r in regions])
     if not ap.any() or ap.all():
         raise InputError(grid.source, "needs both an AP and a carbon region", "use an AP/carbon interface")
+    carbon = carbon_geometry(grid.structure, regions, axis)
+    planar = profile_along_normal(grid.values, grid.structure, carbon, axis)
+    spacing = length / len(planar)
+    z = np.arange(len(planar)) * spacing
+    macro = macroscopic_average(planar, spacing, period)
     z_ap_bottom, z_ap_top = float(zs[ap].min()), float(zs[ap].max())
-    z_carbon = float(np.mean(zs[~ap]))
+    z_carbon = carbon.z_facing
     if z_carbon < z_ap_top:
         raise InputError(grid.source, "carbon is not above the AP slab", "build the interface with ionflow")
     z_centre = 0.5 * (z_ap_bottom + z_ap_top)
@@ -147,9 +230,20 @@ def interface_potential(
     # the field from the electron potential energy U = -e*phi:  E = -dphi/dz = dU/dz / e
     field = (at(macro, z_carbon) - at(macro, z_ap_top)) / (z_carbon - z_ap_top)
     # vacuum levels halfway between each surface and the cell boundary, where the dipole layer sits
-    vacuum_step = at(planar, 0.5 * (z_carbon + length)) - at(planar, 0.5 * z_ap_bottom)
+    vacuum_step = at(planar, 0.5 * (carbon.z_top + length)) - at(planar, 0.5 * z_ap_bottom)
     return InterfacePotential(
-        z, planar, macro, z_ap_bottom, z_centre, z_ap_top, z_carbon, step, field, vacuum_step
+        z,
+        planar,
+        macro,
+        z_ap_bottom,
+        z_centre,
+        z_ap_top,
+        z_carbon,
+        carbon.z_top,
+        carbon,
+        step,
+        field,
+        vacuum_step,
     )
 
 
@@ -179,6 +273,7 @@ def potential_summary(
         "field": None,
         "dipole_step": None,
         "z_planes": {"AP centre": pot.z_ap_centre, "AP top": pot.z_ap_top, "carbon": pot.z_carbon},
+        "carbon_shape": pot.carbon.kind,
     }
     if not references:
         return out
@@ -196,7 +291,7 @@ def potential_summary(
                 f"cell differs from the interface's ({grid.source})",
                 "compute the reference in the interface's cell with the same grid",
             )
-        difference -= planar_average(ref.values)
+        difference -= profile_along_normal(ref.values, grid.structure, pot.carbon)
     length = grid.structure.lattice.c
 
     def at_profile(values: np.ndarray, height: float) -> float:
@@ -207,12 +302,12 @@ def potential_summary(
 
     out["reference_steps"] = {}
     for name, ref in zip(REFERENCE_SIDES, references, strict=False):
-        own = planar_average(ref.values)
-        out["reference_steps"][name] = at_profile(own, 0.5 * (pot.z_carbon + length)) - at_profile(
+        own = profile_along_normal(ref.values, grid.structure, pot.carbon)
+        out["reference_steps"][name] = at_profile(own, 0.5 * (pot.z_carbon_top + length)) - at_profile(
             own, 0.5 * pot.z_ap_bottom
         )
     out["profile"]["difference"] = difference.tolist()
     out["field"] = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
     # vacuum levels halfway between each surface and the cell boundary (where the dipole layer sits)
-    out["dipole_step"] = at(0.5 * (pot.z_carbon + length)) - at(0.5 * pot.z_ap_bottom)
+    out["dipole_step"] = at(0.5 * (pot.z_carbon_top + length)) - at(0.5 * pot.z_ap_bottom)
     return out

@@ -307,7 +307,12 @@ class InterfaceChargeTransferDoc(BaseModel):
         default_factory=dict, description="z (Å), planar and macroscopic averages, difference (eV)"
     )
     z_planes: dict[str, float] = Field(
-        default_factory=dict, description="AP centre, AP top and carbon plane (Å)"
+        default_factory=dict, description="AP centre, AP top and carbon plane (Å; a tube: its wall facing AP)"
+    )
+    carbon_shape: str = Field(
+        "sheet",
+        description="'sheet' (graphene: planar averages) or 'tube' (a CNT: averages along the tube "
+        "over a column through its axis, normal to the slab)",
     )
     energy: float
     converged: bool
