@@ -23,6 +23,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionflow.analysis.vasp_files import parsed, volumetric_grid
+from ionflow.inputs.carbon import CarbonGeometry, carbon_geometry
 from ionflow.inputs.errors import InputError
 
 
@@ -72,56 +73,8 @@ def _check_grid(values: np.ndarray, path: Path) -> None:
         raise InputError(str(path), f"grid of shape {values.shape} is incomplete", "rerun or recopy the file")
 
 
-SHEET_THICKNESS = 1.5
-"""Å: carbon thicker than this along the normal is a tube, not a sheet (a relaxed graphene
-sheet buckles by tenths of an Å; the thinnest tube the builder makes is 4 Å across)."""
-FACING_LAYER = 0.5
-"""Å: carbon atoms this close to the lowest one form the layer that faces the slab."""
 TUBE_WINDOW = 1.0
 """Å: half-width of the column through the tube axis whose average is a tube's profile."""
-
-
-@dataclass
-class CarbonGeometry:
-    """Where the carbon is, along the normal and (for a tube) across it."""
-
-    kind: str
-    """``sheet`` or ``tube``."""
-    z_facing: float
-    """Mean height of the carbon layer facing the slab (Å): the sheet, or the tube's lower wall."""
-    z_top: float
-    """Height of the highest carbon atom (Å)."""
-    tube_axis: int | None = None
-    """The lattice direction the tube runs along (periodic); None for a sheet."""
-    across: float | None = None
-    """Fractional coordinate of the tube axis along the other in-plane direction."""
-
-
-def _largest_gap(fractions: np.ndarray) -> tuple[float, float]:
-    """The largest empty interval between periodic fractional coordinates: (width, centre of
-    the occupied rest)."""
-    f = np.sort(fractions % 1.0)
-    gaps = np.diff(np.concatenate([f, [f[0] + 1.0]]))
-    k = int(np.argmax(gaps))
-    # the occupied span runs from f[k+1] round to f[k]; its middle sits opposite the gap's
-    return float(gaps[k]), float((f[k] + 0.5 * gaps[k] + 0.5) % 1.0)
-
-
-def carbon_geometry(structure: Structure, regions: list[str], axis: int = 2) -> CarbonGeometry:
-    """A sheet or a tube (thicker than :data:`SHEET_THICKNESS` along ``axis``); a tube's axis
-    is the in-plane direction its atoms fill, ``across`` the middle of the other one."""
-    carbon = np.array([r == "carbon" for r in regions])
-    length = structure.lattice.abc[axis]
-    z = structure.cart_coords[carbon, axis] % length
-    facing = float(z[z < z.min() + FACING_LAYER].mean())
-    if z.max() - z.min() <= SHEET_THICKNESS:
-        return CarbonGeometry("sheet", facing, float(z.max()))
-    in_plane = [i for i in range(3) if i != axis]
-    frac = structure.frac_coords[carbon]
-    gaps = {i: _largest_gap(frac[:, i]) for i in in_plane}
-    across_dir = max(in_plane, key=lambda i: gaps[i][0])
-    tube_axis = next(i for i in in_plane if i != across_dir)
-    return CarbonGeometry("tube", facing, float(z.max()), tube_axis, gaps[across_dir][1])
 
 
 def profile_along_normal(

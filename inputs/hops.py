@@ -21,6 +21,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from ionflow.inputs.carbon import carbon_geometry
 from ionflow.inputs.checks import assert_no_close_atoms, structure_fingerprint
 from ionflow.inputs.errors import InputError
 
@@ -470,7 +471,9 @@ def ap_interface_vacancy_hops(
     """Li into an intrinsic vacant Li site next to the carbon and in the slab centre, same cell.
 
     The moving Li is the one nearest the carbon (``interface``) or nearest the slab's middle
-    (``slab-centre``) that has a vacant site of the AP frame within 3.2 Å.
+    (``slab-centre``) that has a vacant site of the AP frame within 3.2 Å. Nearest the carbon:
+    in the slab's top plane under a sheet; under a tube, the one closest to the tube's atoms
+    (a top-plane Li beside the tube is not next to it).
     """
     regions = interface.site_properties.get("region")
     if regions is None:
@@ -482,11 +485,17 @@ def ap_interface_vacancy_hops(
     vacant = ap_vacant_sites(interface, within=(z_lo, z_hi))
     li = [i for i, s in enumerate(interface) if s.specie.symbol == "Li" and regions[i] == "AP"]
     hops = []
+    tube = carbon_geometry(interface, regions).kind == "tube"
+    carbon = np.flatnonzero(~ap)
     for location, goal in (
         ("interface", z_hi if carbon_above else z_lo),
         ("slab-centre", 0.5 * (z_lo + z_hi)),
     ):
-        order = sorted(li, key=lambda i: abs(z[i] - goal))
+        if location == "interface" and tube:
+            to_carbon = interface.distance_matrix[np.ix_(li, carbon)].min(axis=1)
+            order = [li[k] for k in np.argsort(to_carbon, kind="stable")]
+        else:
+            order = sorted(li, key=lambda i: abs(z[i] - goal))
         best = None
         for i in order:  # the closest Li to the goal plane that has a vacant neighbour site
             best = _nearest_vacancy_hop(interface, [i], vacant)

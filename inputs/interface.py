@@ -369,6 +369,7 @@ def build_cnt_on_ap(
         "tube_cells": p,
         "ap_cells_along_axis": q,
         "ap_cells_across": n_y,
+        "ap_in_plane_supercell": [[q, 0], [0, n_y]],
         "gap": gap,
         "vacuum": vacuum,
         "slab_cells": repeats,

@@ -64,8 +64,9 @@ def interface_vs_bulk_hops(
     bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
     bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
     hops = [ap_bulk_vacancy_hop(relaxed_host(bulk, force_field), host_name=f"{host} bulk", n_images=n_images)]
+    carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
     return hops + ap_interface_vacancy_hops(
-        relaxed_host(interface.structure, force_field), host_name=f"{host}/graphene", n_images=n_images
+        relaxed_host(interface.structure, force_field), host_name=f"{host}/{carbon}", n_images=n_images
     )
 
 

@@ -21,13 +21,12 @@ from scipy.special import erf
 from ionflow.analysis.potential import (
     TUBE_WINDOW,
     PotentialGrid,
-    carbon_geometry,
     planar_average,
     potential_summary,
     profile_along_normal,
 )
 from ionflow.inputs.antiperovskite import build_ap_orderings
-from ionflow.inputs.carbon import cnt_diameter
+from ionflow.inputs.carbon import carbon_geometry, cnt_diameter
 from ionflow.inputs.interface import REGION, build_ap_graphene_interface, build_cnt_on_ap
 
 K_E = 14.399645

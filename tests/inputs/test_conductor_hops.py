@@ -6,7 +6,7 @@ from ionflow.inputs.checks import closest_pair, net_charge
 from ionflow.inputs.conductor import argyrodite_24g_model, build_dual_ion_conductor, library_hosts, load_host
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.hops import check_end_points, find_hops, interface_hops, interpolate_idpp
-from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.inputs.interface import build_ap_graphene_interface, build_cnt_on_ap
 from tests.conftest import OX
 
 
@@ -117,6 +117,29 @@ def test_interface_hops_near_carbon_and_in_centre(ap_bulk):
     z_int = hops[0].initial[hops[0].moving_index].coords[2]
     z_mid = hops[1].initial[hops[1].moving_index].coords[2]
     assert z_carbon - z_int < z_carbon - z_mid
+
+
+def test_interface_hop_next_to_a_tube_starts_under_it(ap_bulk):
+    """Under a tube lying on the slab, "next to the carbon" is under the tube: the hopping Li
+    is the slab's Li closest to the tube's atoms, not any Li of the top plane."""
+    iface = build_cnt_on_ap(ap_bulk, chirality=(3, 3), termination="Li2OH", clearance=3.0, max_length=12.0)
+    structure = iface.structure
+    hops = interface_hops(structure, "Li", host_name="AP/CNT", n_images=3)
+    assert [h.location for h in hops] == ["interface", "slab-centre"]
+    regions = np.array(structure.site_properties["region"])
+    carbon = np.flatnonzero(regions == "carbon")
+    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
+    to_tube = structure.distance_matrix[np.ix_(li, carbon)].min(axis=1)
+    moving = hops[0].initial[hops[0].moving_index]
+    start = structure.distance_matrix[li][:, carbon].min(axis=1)[
+        int(np.argmin([np.linalg.norm(structure[i].coords - moving.coords) for i in li]))
+    ]
+    assert start == pytest.approx(to_tube.min(), abs=0.3)  # among the Li nearest the tube
+    z_top = max(structure[i].coords[2] for i in li)
+    top_plane = [d for i, d in zip(li, to_tube, strict=True) if structure[i].coords[2] > z_top - 0.5]
+    assert start < max(top_plane) - 1.0  # a top-plane Li beside the tube is further away
+    for hop in hops:
+        _assert_hop(hop)
 
 
 def test_single_cu_orderings_in_argyrodite_are_ranked_by_chgnet():

@@ -9,7 +9,7 @@ from pymatgen.io.vasp import Incar, Kpoints, Poscar
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.hops import find_hops, interpolate_idpp
-from ionflow.inputs.interface import build_ap_graphene_interface
+from ionflow.inputs.interface import build_ap_graphene_interface, build_cnt_on_ap
 from ionflow.workflows.vasp import neb_maker, relax_maker, selective_dynamics_bottom, static_charge_maker
 
 
@@ -57,6 +57,30 @@ def test_interface_relax_keeps_cell_and_fixes_the_bottom(interface, tmp_path):
     incar, _, poscar, _ = written(relax_maker(fixed), fixed, tmp_path / "relax")
     assert incar["ISIF"] == 2 and incar["IBRION"] == 2 and incar["EDIFFG"] < 0
     assert incar["IVDW"] == 11 and incar["ENCUT"] == 520
+    flags = np.array(poscar.selective_dynamics)
+    assert flags.any() and not flags.all()
+
+
+def test_production_cnt_interface_inputs(ap_bulk, tmp_path):
+    """The seed system's size on the cluster: a (6,6) tube (8.1 Å across) lying on the AP
+    slab, 592 atoms. The same static and relaxation as graphene's, and what a cell this size
+    needs: real-space projection, one k-point along the normal, the tube's axis sampled."""
+    model = build_cnt_on_ap(ap_bulk)
+    tube = model.structure
+    assert model.info["chirality"] == [6, 6] and len(tube) == 592 and not model.polarity.polar
+    incar, kpoints, poscar, potcar = written(static_charge_maker(tube), tube, tmp_path / "static")
+    assert incar["LCHARG"] and incar["LAECHG"] and incar["LVHAR"] and incar["NSW"] == 0
+    assert incar["IVDW"] == 11 and incar["LDIPOL"] and incar["IDIPOL"] == 3
+    assert incar["ENCUT"] == 520 and incar["LREAL"] == "Auto"  # 592 atoms: real-space projectors
+    assert kpoints.style == Kpoints.supported_modes.Gamma and kpoints.kpts[0][2] == 1
+    a, b, _ = tube.lattice.abc  # along the tube (19.7 Å) and across it (15.8 Å)
+    assert all(1 <= k <= 3 for k in kpoints.kpts[0][:2]) and a > 15 and b > 15
+    assert poscar.structure.composition == tube.composition
+    assert poscar.structure.composition["C"] == 24 * model.info["tube_cells"]  # (6,6): 24 C per cell
+    assert [p.split("_")[0] for p in potcar] == poscar.site_symbols
+    fixed = selective_dynamics_bottom(tube, 0.5)
+    incar, _, poscar, _ = written(relax_maker(fixed), fixed, tmp_path / "relax")
+    assert incar["ISIF"] == 2 and incar["EDIFFG"] < 0 and incar["IVDW"] == 11
     flags = np.array(poscar.selective_dynamics)
     assert flags.any() and not flags.all()
 
