@@ -20,7 +20,6 @@ from ionflow.workflows.base import BaseMigrationBarrierMaker, current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.gpaw_engine import check_neb_cell
-from ionflow.workflows.measurements import MeasurementLog
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import BandRun, climb_band, warm_started_band
 
@@ -95,7 +94,6 @@ def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
     calls are kept in the band's checkpoint as they finish: a killed job, rerun, reads them back."""
     if settings.warm_start and settings.warm_start != settings.model:
         images = interpolate_idpp(end_points["initial"], end_points["final"], settings.n_images)
-        checkpoint = NebCheckpoint.for_band(images, band_settings(settings))
         _, band = warm_started_band(
             images,
             settings.warm_start,
@@ -104,10 +102,8 @@ def run_band(end_points: dict, settings: NebSettings) -> tuple[BandRun, str]:
             settings.steps,
             dispersion=settings.dispersion,
             expensive_kwargs=settings.calculator_kwargs,
-            log=MeasurementLog(checkpoint.folder) if checkpoint else None,
+            checkpoint=NebCheckpoint.for_band(images, band_settings(settings)),
         )
-        if checkpoint is not None and band.converged:
-            checkpoint.remove()
         return band, f"{settings.engine} (warm start: {settings.warm_start}, {band.start})"
     return plain_band(end_points, settings), settings.engine
 

@@ -24,7 +24,6 @@ from ionflow.inputs.hops import interpolate_idpp
 from ionflow.workflows.base import current_job_uuid
 from ionflow.workflows.checkpoint import NebCheckpoint
 from ionflow.workflows.engines import WARM_START_POTENTIAL
-from ionflow.workflows.measurements import MeasurementLog
 from ionflow.workflows.migration import relaxed_hop_length
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import warm_started_band
@@ -68,7 +67,6 @@ def corrected_rounds(
         )
     images = interpolate_idpp(end_points["initial"], end_points["final"], n_images)
     key = {"engine": engine, "engine_kwargs": engine_kwargs, "fmax": fmax, "cheap": WARM_START_POTENTIAL}
-    checkpoint = NebCheckpoint.for_band(images, key)
     _, band = warm_started_band(
         images,
         WARM_START_POTENTIAL,
@@ -80,12 +78,10 @@ def corrected_rounds(
             (float(e), np.asarray(f, dtype=float))
             for e, f in zip(end_points["energies"], end_points["forces"], strict=True)
         ),
-        log=MeasurementLog(checkpoint.folder) if checkpoint else None,
+        checkpoint=NebCheckpoint.for_band(images, key),
     )
     for note in band.notes:
         LOG.info("%s %s: %s", hop["host"], hop["hop_id"], note)
-    if checkpoint is not None and band.converged:
-        checkpoint.remove()
     engine_label = f"{label} (warm start: {WARM_START_POTENTIAL}, {band.start})"
     converged = bool(end_points["converged"]) and band.converged
     tags = [hop["host"], hop["species"], hop["hop_id"], engine_label, hop["location"]]

@@ -468,20 +468,55 @@ def warm_started_band(
     max_rounds: int = MAX_ROUNDS,
     expensive_kwargs: dict | None = None,
     known_ends: tuple[tuple[float, np.ndarray], tuple[float, np.ndarray]] | None = None,
-    log: MeasurementLog | None = None,
+    checkpoint: NebCheckpoint | None = None,
 ) -> tuple[BandRun, BandRun]:
     """The cheap band, and the expensive CI-NEB converged from it on the corrected surface
     (:func:`corrected_band`) or, on fallback, a plain expensive CI-NEB from ``images``
     (``expensive_kwargs``: the expensive calculator's settings, GPAW's or VASP's).
 
     ``known_ends``: the expensive engine's energy and forces at the two end points, already
-    known (the last ionic step of VASP's relaxations): not measured again. ``log``: the
-    expensive calls of the corrected rounds kept on disk, so that a rerun of a killed band
-    reads back the calls it had made (:mod:`ionflow.workflows.measurements`).
+    known (the last ionic step of VASP's relaxations): not measured again. ``checkpoint``:
+    the band's checkpoint (:class:`~ionflow.workflows.checkpoint.NebCheckpoint`; None: not
+    kept): the expensive calls of the corrected rounds are kept in it as they finish, so that
+    a rerun of a killed band reads back the calls it had made
+    (:mod:`ionflow.workflows.measurements`); removed once the band has converged.
 
     The expensive run's ``force_calls`` include every expensive call, those of an abandoned
     corrected run too, and those read back (also in ``force_calls_before_resume``).
     """
+    log = MeasurementLog(checkpoint.folder) if checkpoint is not None else None
+    warm, run = _corrected_or_plain(
+        images,
+        cheap,
+        expensive,
+        fmax,
+        steps,
+        fallback_force,
+        dispersion,
+        max_rounds,
+        expensive_kwargs,
+        known_ends,
+        log,
+    )
+    if checkpoint is not None and run.converged:
+        checkpoint.remove()
+    return warm, run
+
+
+def _corrected_or_plain(
+    images: list[Structure],
+    cheap: str,
+    expensive: str,
+    fmax: float,
+    steps: int,
+    fallback_force: float,
+    dispersion: bool,
+    max_rounds: int,
+    expensive_kwargs: dict | None,
+    known_ends: tuple[tuple[float, np.ndarray], tuple[float, np.ndarray]] | None,
+    log: MeasurementLog | None,
+) -> tuple[BandRun, BandRun]:
+    """:func:`warm_started_band`'s body, the expensive calls kept in ``log``."""
     exact = counted_calculator(expensive, dispersion, expensive_kwargs)
     if log is not None:
         exact = RememberedCalculator(exact, log)
