@@ -13,8 +13,9 @@ import json
 
 import numpy as np
 import pytest
+from ase.build import graphene
 from jobflow import run_locally
-from pymatgen.core import Structure
+from pymatgen.core import Lattice, Structure
 
 from ionflow.analysis.potential import planar_average, read_potential_cube
 from ionflow.analysis.schemas import InterfaceChargeTransferDoc
@@ -101,6 +102,41 @@ def test_a_polar_stack_carries_the_dipole_its_formal_charges_say(transfer, tmp_p
     step = np.interp(0.5 * (heights.max() + c), z, planar) - np.interp(0.5 * heights.min(), z, planar)
     assert -polar.polarity.potential_step < step < -3.0
     assert abs(transfer.reference_steps["AP"]) < abs(step) / 4
+
+
+@pytest.fixture(scope="module")
+def donor_on_graphene() -> Structure:
+    """One Li adatom under a 2x2 graphene sheet (8 C), in the hollow site 1.71 Å from the sheet
+    (PBE, Chan, Neaton and Cohen, PRB 77, 235430 (2008)); Li stands as the "AP" side."""
+    sheet = graphene(a=2.46, vacuum=0.0) * (2, 2, 1)
+    lattice = Lattice([sheet.cell[0], sheet.cell[1], [0.0, 0.0, 14.0]])
+    carbon = [[x, y, 8.0] for x, y, _ in sheet.positions]
+    hollow = sheet.positions[0] + sheet.cell[0] / 6 + sheet.cell[1] / 3  # a hexagon's centre
+    return Structure(
+        lattice,
+        ["C"] * len(carbon) + ["Li"],
+        [*carbon, [hollow[0], hollow[1], 8.0 - 1.71]],
+        coords_are_cartesian=True,
+        site_properties={REGION: ["carbon"] * len(carbon) + ["AP"]},
+    )
+
+
+def test_electrons_a_donor_gives_graphene_set_the_field_that_follows_them(donor_on_graphene, tmp_path):
+    """The sign of the field against the sign of the transfer, on DFT: an alkali adatom is a
+    donor (its 2s electron goes to graphene's pi band), so the field and the interface dipole
+    point from the Li to the carbon (positive), and the Li side's vacuum level drops (an alkali
+    lowers the work function)."""
+    li = donor_on_graphene[8]
+    assert min(li.distance(c, jimage=None) for c in donor_on_graphene[:8]) > 2.0  # hollow: 6 C at 2.2 Å
+    maker = ChargeTransferMaker(
+        settings=ChargeTransferSettings(dft=FAST_DFT, period=1.0), relax=False, allow_polar=True
+    )
+    flow = maker.make(donor_on_graphene, "Li on graphene", "Li")
+    responses = run_locally(flow, create_folders=True, root_dir=tmp_path, log=False, ensure_success=True)
+    donor = responses[flow.output.uuid][1].output
+    assert 0.3 < donor.electrons_to_carbon <= 1.0  # ionised, and at most its one valence electron
+    assert donor.region_charges["AP"] == pytest.approx(donor.electrons_to_carbon, abs=0.05)  # conserved
+    assert donor.field > 0 and donor.dipole_step > 0
 
 
 def test_every_job_records_engine_settings_and_time(transfer):
