@@ -15,7 +15,12 @@ from pymatgen.core import Structure
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
-from ionflow.inputs.interface import InterfaceModel, build_ap_graphene_interface, stacked_along
+from ionflow.inputs.interface import (
+    InterfaceModel,
+    build_ap_graphene_interface,
+    build_cnt_on_ap,
+    stacked_along,
+)
 from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
@@ -127,4 +132,29 @@ def demo_flows(quick: bool = False) -> list[tuple[str, Flow]]:
             InterfaceVsBulkMaker(barrier_maker=ap_neb).make(ap_bulk, interfaces["Li2OH"]),
         )
     )
+    if not quick:
+        tube = smallest_tube_on_ap(ap_bulk)
+        cells = "x".join(str(row[k]) for k, row in enumerate(tube.info["ap_in_plane_supercell"]))
+        flows.append(
+            (
+                f"Li barriers: bulk AP vs under a (3,3) CNT ({len(tube.structure)} atoms)",
+                InterfaceVsBulkMaker(barrier_maker=ap_neb).make(ap_bulk, tube, host=f"AP {cells}"),
+            )
+        )
     return flows
+
+
+def smallest_tube_on_ap(ap_bulk: Structure) -> InterfaceModel:
+    """The main job's nanotube: a (3,3) CNT (4.1 Å across, the thinnest the builder makes)
+    lying on the Li2OH face of the same AP slab as the graphene's, over 2 x 2 AP cells (the
+    tube strained 7 % along its axis to fit two AP cells; 116 atoms). A toy next to the seed
+    study's tubes, kept small for the laptop: the cluster path takes the (6,6) model."""
+    return build_cnt_on_ap(
+        ap_bulk,
+        chirality=(3, 3),
+        termination="Li2OH",
+        clearance=3.0,
+        max_length=8.0,
+        max_strain=0.08,
+        vacuum=8.0,
+    )

@@ -21,7 +21,7 @@ from ionflow.analysis.potential import planar_average, read_potential_cube
 from ionflow.analysis.schemas import InterfaceChargeTransferDoc
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.errors import InputError
-from ionflow.inputs.interface import REGION, build_ap_graphene_interface
+from ionflow.inputs.interface import REGION, build_ap_graphene_interface, build_cnt_on_ap
 from ionflow.inputs.io import write_models
 from ionflow.workflows.charge_transfer import ChargeTransferMaker, centred_along_c, relax_interface
 from ionflow.workflows.gpaw_engine import run_static_density
@@ -137,6 +137,35 @@ def test_electrons_a_donor_gives_graphene_set_the_field_that_follows_them(donor_
     assert 0.3 < donor.electrons_to_carbon <= 1.0  # ionised, and at most its one valence electron
     assert donor.region_charges["AP"] == pytest.approx(donor.electrons_to_carbon, abs=0.05)  # conserved
     assert donor.field > 0 and donor.dipole_step > 0
+
+
+@pytest.mark.slow  # ~10 min: three GPAW runs of 56 atoms
+def test_charge_transfer_to_a_nanotube_through_the_same_flow(tmp_path):
+    """The seed system's carbon on the embedded engine, as small as it goes: a (3,3) tube
+    (36 C, 6 % axial strain) lying on a one-cell Li2OH-terminated slab (56 atoms), through the
+    same flow as graphene (relaxed on CHGNet, GPAW, Bader, the potential through the tube's
+    axis). Physics: electrons counted and conserved, ions charged as they should be, and the
+    field's sign that of the transfer's where there is one."""
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    model = build_cnt_on_ap(
+        ap, chirality=(3, 3), termination="Li2OH", clearance=2.5, max_length=8.0, max_strain=0.08, vacuum=6.0
+    )
+    assert len(model.structure) == 56 and not model.polarity.polar
+    maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=FAST_DFT, period=3.91))
+    flow = maker.make(model.structure, "AP/CNT (3,3)", "Li2OH")
+    responses = run_locally(flow, create_folders=True, root_dir=tmp_path, log=False, ensure_success=True)
+    tube = responses[flow.output.uuid][1].output
+    assert tube.carbon_shape == "tube" and tube.converged
+    bader = tube.bader
+    assert abs(bader.total_electrons - bader.expected_electrons) / bader.expected_electrons < 0.01
+    assert abs(sum(tube.region_charges.values())) < 0.02 * len(bader.species)
+    charges, species = np.array(bader.net_charges), np.array(bader.species)
+    assert (charges[species == "Li"] > 0.5).all() and (charges[species == "Cl"] < -0.5).all()
+    planes = tube.z_planes
+    assert planes["AP centre"] < planes["AP top"] < planes["carbon"]
+    assert tube.field is not None and tube.dipole_step is not None
+    if abs(tube.electrons_to_carbon) > 0.05:  # a transfer beyond Bader's noise sets the field's sign
+        assert np.sign(tube.field) == np.sign(tube.electrons_to_carbon)
 
 
 def test_every_job_records_engine_settings_and_time(transfer):
