@@ -447,6 +447,13 @@ def run_demo(
     quick: Annotated[
         bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
     ] = False,
+    cnt: Annotated[
+        bool,
+        typer.Option(
+            help="Add the Li hops under a (3,3) nanotube: bulk AP 2x2, under the tube, slab centre "
+            "(about 15 min more on 2 cores)."
+        ),
+    ] = False,
 ) -> None:
     """The main job: AP/graphene charge transfer and Li+/Cu+ and bulk-vs-interface barriers.
 
@@ -458,8 +465,10 @@ def run_demo(
     store = results_store(results)
     data = results_data_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
-        flows = demo_flows(quick=quick)
-    run_flows(flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick)), recompute, data)
+        flows = demo_flows(quick=quick, cnt=cnt)
+    run_flows(
+        flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick, cnt=cnt)), recompute, data
+    )
     print_frame(
         charge_frame(store),
         "table",

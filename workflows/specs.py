@@ -70,6 +70,11 @@ class FlowSpec(BaseModel):
         False, description="charges: compute a polar AP stack anyway (its row says 'polar stack')"
     )
     quick: bool = False
+    cnt: bool = Field(
+        False,
+        description="demo: add the Li hops under a (3,3) nanotube (bulk 2x2, under the tube, slab centre; "
+        "about 15 min more on 2 cores)",
+    )
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
     dft: dict[str, Any] = Field(
         default_factory=dict,
@@ -94,7 +99,7 @@ class FlowSpec(BaseModel):
     def label(self) -> str:
         """Short human name of the submission."""
         if self.flow == "demo":
-            return "demo (quick)" if self.quick else "demo"
+            return "demo" + (" (quick)" if self.quick else "") + (" + CNT" if self.cnt else "")
         return f"{self.flow} {self.name or Path(self.structure or '').stem}"
 
 
@@ -138,7 +143,7 @@ def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
 
     # fields added after specs were first submitted count only when set: an earlier spec keeps its identity
-    unset = {field for field in ("sublattice", "max_distance", "dft") if not getattr(spec, field)}
+    unset = {field for field in ("sublattice", "max_distance", "dft", "cnt") if not getattr(spec, field)}
     settings = spec.model_dump(exclude={"structure"} | unset)
     if spec.name is None and spec.structure:
         settings["name"] = Path(spec.structure).stem
@@ -155,7 +160,7 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
             demo_flows,
         )
 
-        return demo_flows(quick=spec.quick)
+        return demo_flows(quick=spec.quick, cnt=spec.cnt)
     structure = spec_structures(spec)[0]
     name = spec.name or Path(spec.structure).stem
     if spec.flow in ("barriers", "study"):

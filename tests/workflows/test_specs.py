@@ -42,6 +42,17 @@ def test_same_settings_and_structure_are_one_submission(tmp_path):
     assert spec_fingerprint(a) != spec_fingerprint(c)
 
 
+def test_the_demo_with_the_nanotube_is_another_submission(tmp_path):
+    plain = load_spec(spec_file(tmp_path, "d.yaml", "flow: demo\n"))
+    tube = load_spec(spec_file(tmp_path, "t.yaml", "flow: demo\ncnt: true\n"))
+    assert (plain.cnt, tube.cnt) == (False, True)
+    assert spec_fingerprint(plain) != spec_fingerprint(tube)
+    assert spec_fingerprint(plain) == spec_fingerprint(
+        load_spec(spec_file(tmp_path, "e.yaml", "flow: demo\ncnt: false\n"))
+    )
+    assert tube.label() == "demo + CNT" and plain.label() == "demo"
+
+
 def test_a_study_spec_is_its_own_submission_and_keeps_its_network_settings(tmp_path):
     text = "structure: Li6PS5Cl\nspecies: Li,Cu\nsublattice: Li\n"
     study = load_spec(spec_file(tmp_path, "s.yaml", "flow: study\n" + text))
