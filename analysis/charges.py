@@ -3,6 +3,8 @@ of a Bader document."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 from maggma.core import Store
 
@@ -28,10 +30,12 @@ COLUMNS = [
 
 
 def interface_docs(store: Store, interface: str | None = None) -> list[dict]:
-    """Stored :class:`InterfaceChargeTransferDoc` documents, as dicts."""
+    """Stored :class:`InterfaceChargeTransferDoc` documents, as dicts: of ``interface`` and of
+    its contact variants (named ``"<interface>, <change>"``) when given."""
     criteria: dict = {"doc_type": "InterfaceChargeTransferDoc"}
     if interface:
-        criteria["interface"] = interface
+        variants = {"interface": {"$regex": f"^{re.escape(interface)}, "}}
+        criteria["$or"] = [{"interface": interface}, variants]
     store.connect()
     try:
         return list(store.query(criteria=criteria))
@@ -82,7 +86,7 @@ def species_charge_frame(bader: BaderChargesDoc) -> pd.DataFrame:
 
 def interface_profile(store: Store, interface: str) -> dict:
     """The stored potential profile of ``interface`` (z, planar, macroscopic, difference)."""
-    docs = interface_docs(store, interface)
+    docs = [d for d in interface_docs(store, interface) if d["interface"] == interface]
     if not docs:
         raise InputError(
             interface, "no charge-transfer result stored under this name", "list them: ionflow charges"

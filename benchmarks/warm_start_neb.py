@@ -246,11 +246,20 @@ def main() -> None:
             plain = baselines.get(hop, settings)
             kept = plain is not None
             if plain is None:
+                print(
+                    f"  {hop.host} {hop.species} {hop.hop_id}: plain run (end points, then CI-NEB)...",
+                    flush=True,
+                )
                 plain = plain_run(hop, settings, args)
                 if plain is None:
                     continue
                 baselines.put(hop, settings, plain)
             taken, done = taken + 1, done + 1
+            print(
+                f"  {hop.host} {hop.species} {hop.hop_id}: plain "
+                f"{plain['end_calls']}+{plain['band_calls']} calls{' (kept)' if kept else ''}; warm start...",
+                flush=True,
+            )
             fast = warm_run(hop, settings, args)
             ratio = plain["band_calls"] / max(fast["band_calls"], 1)
             whole = (plain["end_calls"] + plain["band_calls"]) / (fast["end_calls"] + fast["band_calls"])

@@ -123,7 +123,7 @@ def _stacking(bulk: Structure, termination: Termination, non_polar: bool) -> tup
     return turned, axis
 
 
-def _with_polarity(model: InterfaceModel, axis: str) -> InterfaceModel:
+def with_polarity(model: InterfaceModel, axis: str) -> InterfaceModel:
     """The model with its AP slab's polarity, and the bulk axis the slab is stacked along."""
     model.polarity = region_polarity(model.structure, "AP", "interface")
     model.info["stacking_axis"] = axis
@@ -296,7 +296,7 @@ def build_ap_graphene_interface(
         "vacuum": vacuum,
         "slab_cells": repeats,
     }
-    return _with_polarity(InterfaceModel(structure, termination, {"side": strain_on, **strain}, info), axis)
+    return with_polarity(InterfaceModel(structure, termination, {"side": strain_on, **strain}, info), axis)
 
 
 def build_cnt_on_ap(
@@ -375,4 +375,4 @@ def build_cnt_on_ap(
         "slab_cells": repeats,
     }
     strain = {"side": "carbon", "eps_xx": eps, "eps_yy": 0.0, "eps_xy": 0.0, "max_abs_principal": abs(eps)}
-    return _with_polarity(InterfaceModel(structure, termination, strain, info), axis)
+    return with_polarity(InterfaceModel(structure, termination, strain, info), axis)

@@ -125,11 +125,17 @@ class BaseChargeTransferMaker(Maker, ABC):
     ) -> Job:
         """Bader charges, potential and the document, from the static jobs' outputs."""
 
-    def make(self, structure: Structure, interface: str = "interface", termination: str = "") -> Flow:
-        """The flow for one interface; its output is an :class:`InterfaceChargeTransferDoc`."""
+    def make(
+        self, structure: Structure, interface: str = "interface", termination: str = "", defect: str = ""
+    ) -> Flow:
+        """The flow for one interface; its output is an :class:`InterfaceChargeTransferDoc`.
+
+        ``defect``: a contact made off-stoichiometric on purpose (a Li interstitial or vacancy
+        at the contact, :mod:`ionflow.inputs.contacts`, on a non-polar slab): its AP side's
+        net formal charge is the defect's, not a polar stack's; the row says which defect."""
         check_interface(structure, interface)
         polarity = region_polarity(structure, "AP", interface)
-        if polarity.polar and not self.allow_polar:
+        if polarity.polar and not self.allow_polar and not defect:
             raise InputError(
                 interface,
                 f"is a polar stack (Tasker III: AP planes {polarity.stack(', ')}; dipole "
@@ -141,7 +147,11 @@ class BaseChargeTransferMaker(Maker, ABC):
             "name": interface,
             "termination": termination,
             "fingerprint": structure_fingerprint(structure, extra=interface),
-            "stack": POLAR_STACK if polarity.polar else f"non-polar (Tasker {polarity.tasker})",
+            "stack": f"{defect} at the contact (AP formal charge {polarity.net_charge:+.0f})"
+            if defect
+            else POLAR_STACK
+            if polarity.polar
+            else f"non-polar (Tasker {polarity.tasker})",
         }
         structure = self.prepared(structure)
         jobs: list[Job] = []

@@ -413,6 +413,13 @@ def run_charges(
     allow_polar: Annotated[
         bool, typer.Option(help="Compute a polar AP stack anyway; its row then says 'polar stack'.")
     ] = SPEC["allow_polar"].default,
+    contacts: Annotated[
+        bool,
+        typer.Option(
+            help="The contact scan: also with Br at the contact, a Li interstitial and a Li vacancy "
+            "at the contact (one row each)."
+        ),
+    ] = SPEC["contacts"].default,
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
@@ -434,6 +441,7 @@ def run_charges(
         relax=relax,
         references=references,
         allow_polar=allow_polar,
+        contacts=contacts,
         engine=engine,
     )
     print_frame(charge_frame(store, label), "table", f"Charge transfer: {label}")
@@ -451,7 +459,7 @@ def run_demo(
         bool,
         typer.Option(
             help="Add the Li hops under a (3,3) nanotube: bulk AP 2x2, under the tube, slab centre "
-            "(about 15 min more on 2 cores)."
+            "(more than 15 min more on 2 cores)."
         ),
     ] = False,
 ) -> None:

@@ -1,6 +1,7 @@
 """The main job: both studies on small cells, on the embedded engine, end to end.
 
-1. AP/graphene interfaces (LiCl- and Li2OH-terminated AP (001) faces): charge transfer.
+1. AP/graphene interfaces (LiCl- and Li2OH-terminated AP (001) faces): charge transfer, and the
+   contact scan's donor (a Li added at the Li2OH contact, :mod:`ionflow.inputs.contacts`).
 2. A Li+/Cu+ dual-ion host (Li6PS5Cl with one Cu+): Li and Cu migration barriers side by side.
 3. Li hops in bulk AP, at the AP/graphene interface and in the slab centre: like for like.
 """
@@ -14,6 +15,7 @@ from pymatgen.core import Structure
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
+from ionflow.inputs.contacts import LI_INTERSTITIAL
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
 from ionflow.inputs.interface import (
     InterfaceModel,
@@ -23,6 +25,7 @@ from ionflow.inputs.interface import (
 )
 from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
+from ionflow.workflows.contact_scan import ContactScanMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
 from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
 from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
@@ -106,7 +109,7 @@ def demo_flows(quick: bool = False, cnt: bool = False) -> list[tuple[str, Flow]]
     Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in its 2 x 2 in-plane
     cell, the hop under the tube and the slab-centre hop; it is not in the main job by default
     (its hosts alone, 80 and 116 atoms relaxed on CHGNet, took 3.4 min on an idle 2-core machine,
-    the three bands about 10 more, against the main job's 15-minute budget).
+    and its bands had not finished 16 min later on a shared one: beyond the main job's 15 minutes).
     """
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
@@ -121,6 +124,10 @@ def demo_flows(quick: bool = False, cnt: bool = False) -> list[tuple[str, Flow]]
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
+    if not quick:  # the contact scan, small: a Li added at the Li2OH contact (a donor)
+        scan = ContactScanMaker(charge_maker=charge_maker, changes=(LI_INTERSTITIAL,))
+        name = "AP/graphene Li2OH"
+        flows.append((f"contact scan {name}: {LI_INTERSTITIAL}", scan.make(interfaces["Li2OH"], name)))
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
     # onto the site between), which the table then reports as no hop
     hops = dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1})

@@ -69,11 +69,16 @@ class FlowSpec(BaseModel):
     allow_polar: bool = Field(
         False, description="charges: compute a polar AP stack anyway (its row says 'polar stack')"
     )
+    contacts: bool = Field(
+        False,
+        description="charges: the contact scan, the interface as built and with Br at the contact, "
+        "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts)",
+    )
     quick: bool = False
     cnt: bool = Field(
         False,
         description="demo: add the Li hops under a (3,3) nanotube (bulk 2x2, under the tube, slab centre; "
-        "about 15 min more on 2 cores)",
+        "more than 15 min more on 2 cores)",
     )
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
     dft: dict[str, Any] = Field(
@@ -143,7 +148,11 @@ def spec_fingerprint(spec: FlowSpec) -> str:
     """Identity of a submission: its settings and its structures, not the file names."""
 
     # fields added after specs were first submitted count only when set: an earlier spec keeps its identity
-    unset = {field for field in ("sublattice", "max_distance", "dft", "cnt") if not getattr(spec, field)}
+    unset = {
+        field
+        for field in ("sublattice", "max_distance", "dft", "cnt", "contacts")
+        if not getattr(spec, field)
+    }
     settings = spec.model_dump(exclude={"structure"} | unset)
     if spec.name is None and spec.structure:
         settings["name"] = Path(spec.structure).stem
@@ -222,5 +231,13 @@ def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]
         )
     maker = make_charges(spec)
     termination = str(structure.properties.get("termination", ""))
-    flow = maker.make(structure, name, termination=termination)
-    return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]
+    if not spec.contacts:
+        flow = maker.make(structure, name, termination=termination)
+        return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]
+    from ionflow.inputs.contacts import CONTACT_CHANGES  # deferred with the scan, as the flows above
+    from ionflow.inputs.interface import InterfaceModel, with_polarity
+    from ionflow.workflows.contact_scan import ContactScanMaker
+
+    model = with_polarity(InterfaceModel(structure, termination, {}, {}), "c")
+    flow = ContactScanMaker(charge_maker=maker, changes=CONTACT_CHANGES).make(model, name)
+    return [(f"contact scan {name} ({len(CONTACT_CHANGES)} variants)", flow)]

@@ -20,10 +20,12 @@ from pymatgen.core import Lattice, Structure
 from ionflow.analysis.potential import planar_average, read_potential_cube
 from ionflow.analysis.schemas import InterfaceChargeTransferDoc
 from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.inputs.contacts import AS_BUILT, LI_INTERSTITIAL, LI_VACANCY
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION, build_ap_graphene_interface, build_cnt_on_ap
 from ionflow.inputs.io import write_models
 from ionflow.workflows.charge_transfer import ChargeTransferMaker, centred_along_c, relax_interface
+from ionflow.workflows.contact_scan import ContactScanMaker
 from ionflow.workflows.gpaw_engine import run_static_density
 from ionflow.workflows.settings import ChargeTransferSettings, DftSettings
 from tests.cli import ionflow, one_line_error
@@ -32,22 +34,55 @@ FAST_DFT = {"h": 0.22, "kspacing": 0.5}
 
 
 @pytest.fixture(scope="module")
-def tiny_interface():
+def tiny_model():
     """Li2OH-terminated Li2OHCl (001) slab under a 12-atom graphene sheet (22 atoms), stacked
     non-polar (Li2Cl2 | Li2O2H2, the builder's default)."""
     ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
     model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
     assert len(model.structure) == 22 and model.polarity.tasker == "I"
-    return model.structure
+    return model
 
 
 @pytest.fixture(scope="module")
-def transfer(tiny_interface, tmp_path_factory) -> InterfaceChargeTransferDoc:
+def tiny_interface(tiny_model):
+    return tiny_model.structure
+
+
+SCANNED = (AS_BUILT, LI_INTERSTITIAL, LI_VACANCY)
+
+
+@pytest.fixture(scope="module")
+def scan(tiny_model, tmp_path_factory) -> dict[str, InterfaceChargeTransferDoc]:
+    """The contact scan on the tiny interface: as built, a Li added at the contact, a top Li
+    removed (GPAW on the built geometries)."""
     maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=FAST_DFT, period=3.91), relax=False)
-    flow = maker.make(tiny_interface, "tiny Li2OH", "Li2OH")
+    flow = ContactScanMaker(charge_maker=maker, changes=SCANNED).make(tiny_model, "tiny Li2OH")
     root = tmp_path_factory.mktemp("charge")
     responses = run_locally(flow, create_folders=True, root_dir=root, log=False, ensure_success=True)
-    return responses[flow.output.uuid][1].output
+    return {change: responses[f.output.uuid][1].output for change, f in zip(SCANNED, flow.jobs, strict=True)}
+
+
+@pytest.fixture(scope="module")
+def transfer(scan) -> InterfaceChargeTransferDoc:
+    return scan[AS_BUILT]
+
+
+def test_a_donor_at_the_contact_gives_the_carbon_electrons_and_an_acceptor_takes_them(scan):
+    """Which contact moves electrons, and the field's sign against the transfer's, on DFT: a Li
+    added between the slab and graphene is a donor (its 2s electron goes to graphene's pi band),
+    a Li taken from the top plane an acceptor (its hole, in the AP's anion p band, takes electrons
+    from graphene: 0.18 e here, on the unrelaxed 21-atom cell); the field and the interface
+    dipole follow the electrons."""
+    donor, acceptor, built = scan[LI_INTERSTITIAL], scan[LI_VACANCY], scan[AS_BUILT]
+    assert donor.interface == "tiny Li2OH, Li interstitial at the contact" and built.interface == "tiny Li2OH"
+    assert donor.stack.startswith("Li interstitial (donor)") and "+1" in donor.stack
+    assert abs(built.electrons_to_carbon) < 0.03  # the built contact: Bader's noise
+    assert 0.3 < donor.electrons_to_carbon <= 1.0  # ionised, and at most the one electron it brought
+    assert -1.0 <= acceptor.electrons_to_carbon < -0.1  # the other way, beyond three times the noise
+    for doc in (donor, acceptor):
+        assert abs(sum(doc.region_charges.values())) < 0.05  # conserved
+        assert np.sign(doc.field) == np.sign(doc.electrons_to_carbon)
+        assert np.sign(doc.dipole_step) == np.sign(doc.electrons_to_carbon)
 
 
 def test_bader_charges_add_up_to_the_electron_count(transfer):
@@ -121,6 +156,7 @@ def donor_on_graphene() -> Structure:
     )
 
 
+@pytest.mark.slow  # ~1 min; the contact scan's donor above checks the same in the default run
 def test_electrons_a_donor_gives_graphene_set_the_field_that_follows_them(donor_on_graphene, tmp_path):
     """The sign of the field against the sign of the transfer, on DFT: an alkali adatom is a
     donor (its 2s electron goes to graphene's pi band), so the field and the interface dipole

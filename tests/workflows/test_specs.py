@@ -53,6 +53,21 @@ def test_the_demo_with_the_nanotube_is_another_submission(tmp_path):
     assert tube.label() == "demo + CNT" and plain.label() == "demo"
 
 
+def test_a_charges_spec_with_contacts_builds_the_scan(tmp_path):
+    from ionflow.inputs.antiperovskite import build_ap_orderings
+    from ionflow.inputs.contacts import CONTACT_CHANGES
+    from ionflow.inputs.interface import build_ap_graphene_interface
+
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 1), keep=1)[0][0].structure
+    model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
+    model.structure.to(filename=str(tmp_path / "iface.json"))
+    spec = load_spec(spec_file(tmp_path, "c.yaml", "flow: charges\nstructure: iface.json\ncontacts: true\n"))
+    [(label, flow)] = build_flows(spec)
+    assert label == "contact scan iface (4 variants)"
+    expected = ["charge transfer iface"] + [f"charge transfer iface, {c}" for c in CONTACT_CHANGES[1:]]
+    assert [f.name for f in flow.jobs] == expected  # one charge-transfer flow per variant
+
+
 def test_a_study_spec_is_its_own_submission_and_keeps_its_network_settings(tmp_path):
     text = "structure: Li6PS5Cl\nspecies: Li,Cu\nsublattice: Li\n"
     study = load_spec(spec_file(tmp_path, "s.yaml", "flow: study\n" + text))
