@@ -455,6 +455,12 @@ def run_demo(
     quick: Annotated[
         bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
     ] = False,
+    contacts: Annotated[
+        bool,
+        typer.Option(
+            help="Add the contact scan's donor: a Li added at the Li2OH contact (about 5 min more)."
+        ),
+    ] = False,
     cnt: Annotated[
         bool,
         typer.Option(
@@ -473,10 +479,9 @@ def run_demo(
     store = results_store(results)
     data = results_data_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
-        flows = demo_flows(quick=quick, cnt=cnt)
-    run_flows(
-        flows, store, work_dir, spec_fingerprint(FlowSpec(flow="demo", quick=quick, cnt=cnt)), recompute, data
-    )
+        flows = demo_flows(quick=quick, cnt=cnt, contacts=contacts)
+    spec = FlowSpec(flow="demo", quick=quick, cnt=cnt, contacts=contacts)
+    run_flows(flows, store, work_dir, spec_fingerprint(spec), recompute, data)
     print_frame(
         charge_frame(store),
         "table",

@@ -1,7 +1,7 @@
 """The main job: both studies on small cells, on the embedded engine, end to end.
 
 1. AP/graphene interfaces (LiCl- and Li2OH-terminated AP (001) faces): charge transfer, and the
-   contact scan's donor (a Li added at the Li2OH contact, :mod:`ionflow.inputs.contacts`).
+   contact scan's donor on request (a Li added at the Li2OH contact, :mod:`ionflow.inputs.contacts`).
 2. A Li+/Cu+ dual-ion host (Li6PS5Cl with one Cu+): Li and Cu migration barriers side by side.
 3. Li hops in bulk AP, at the AP/graphene interface and in the slab centre: like for like.
 """
@@ -100,12 +100,14 @@ def dual_ion_hops(n_images: int, max_hops: int | dict[str, int] = 1) -> list:
     return hops
 
 
-def demo_flows(quick: bool = False, cnt: bool = False) -> list[tuple[str, Flow]]:
+def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
     """The demo's flows, each with a label.
 
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the 52-atom AP cells keep
     the main job near 10 minutes on 2 cores; the Li/Cu argyrodite hops use 5 images.
-    ``quick`` (a smoke test) runs the Li2OH interface only, on a coarser grid. ``cnt`` adds the
+    ``quick`` (a smoke test) runs the Li2OH interface only, on a coarser grid. ``contacts`` adds
+    the contact scan's donor on the Li2OH face (one more charge-transfer flow, 4.5 min on 2 cores:
+    beyond the main job's 15 minutes). ``cnt`` adds the
     Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in its 2 x 2 in-plane
     cell, the hop under the tube and the slab-centre hop; it is not in the main job by default
     (its hosts alone, 80 and 116 atoms relaxed on CHGNet, took 3.4 min on an idle 2-core machine,
@@ -124,7 +126,7 @@ def demo_flows(quick: bool = False, cnt: bool = False) -> list[tuple[str, Flow]]
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
-    if not quick:  # the contact scan, small: a Li added at the Li2OH contact (a donor)
+    if contacts:  # the contact scan, small: a Li added at the Li2OH contact (a donor)
         scan = ContactScanMaker(charge_maker=charge_maker, changes=(LI_INTERSTITIAL,))
         name = "AP/graphene Li2OH"
         flows.append((f"contact scan {name}: {LI_INTERSTITIAL}", scan.make(interfaces["Li2OH"], name)))

@@ -26,7 +26,9 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from ionflow.inputs.checks import structure_fingerprint
 from ionflow.inputs.cli import read_structure
 from ionflow.inputs.conductor import load_host
+from ionflow.inputs.contacts import CONTACT_CHANGES
 from ionflow.inputs.errors import InputError, field_error, read_yaml_mapping, registered
+from ionflow.inputs.interface import InterfaceModel, with_polarity
 from ionflow.workflows.engines import DEFAULT_ENGINE, ENGINES
 from ionflow.workflows.settings import NebDftSettings, NebSettings
 
@@ -72,7 +74,8 @@ class FlowSpec(BaseModel):
     contacts: bool = Field(
         False,
         description="charges: the contact scan, the interface as built and with Br at the contact, "
-        "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts)",
+        "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts); demo: its donor "
+        "on the Li2OH face",
     )
     quick: bool = False
     cnt: bool = Field(
@@ -104,7 +107,8 @@ class FlowSpec(BaseModel):
     def label(self) -> str:
         """Short human name of the submission."""
         if self.flow == "demo":
-            return "demo" + (" (quick)" if self.quick else "") + (" + CNT" if self.cnt else "")
+            extras = (" (quick)" if self.quick else "") + (" + contacts" if self.contacts else "")
+            return "demo" + extras + (" + CNT" if self.cnt else "")
         return f"{self.flow} {self.name or Path(self.structure or '').stem}"
 
 
@@ -169,7 +173,7 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
             demo_flows,
         )
 
-        return demo_flows(quick=spec.quick, cnt=spec.cnt)
+        return demo_flows(quick=spec.quick, cnt=spec.cnt, contacts=spec.contacts)
     structure = spec_structures(spec)[0]
     name = spec.name or Path(spec.structure).stem
     if spec.flow in ("barriers", "study"):
@@ -234,9 +238,7 @@ def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]
     if not spec.contacts:
         flow = maker.make(structure, name, termination=termination)
         return [(f"charge transfer {name} ({len(structure)} atoms)", flow)]
-    from ionflow.inputs.contacts import CONTACT_CHANGES  # deferred with the scan, as the flows above
-    from ionflow.inputs.interface import InterfaceModel, with_polarity
-    from ionflow.workflows.contact_scan import ContactScanMaker
+    from ionflow.workflows.contact_scan import ContactScanMaker  # deferred: engines (torch, GPAW), ~5 s
 
     model = with_polarity(InterfaceModel(structure, termination, {}, {}), "c")
     flow = ContactScanMaker(charge_maker=maker, changes=CONTACT_CHANGES).make(model, name)
