@@ -458,7 +458,7 @@ def run_demo(
     contacts: Annotated[
         bool,
         typer.Option(
-            help="Add the contact scan's donor: a Li added at the Li2OH contact (about 5 min more)."
+            help="Add the contact scan's donor: a Li added at the Li2OH contact (several minutes more)."
         ),
     ] = False,
     cnt: Annotated[

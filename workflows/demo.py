@@ -106,10 +106,10 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the 52-atom AP cells keep
     the main job near 10 minutes on 2 cores; the Li/Cu argyrodite hops use 5 images.
     ``quick`` (a smoke test) runs the Li2OH interface only, on a coarser grid. ``contacts`` adds
-    the contact scan's donor on the Li2OH face (one more charge-transfer flow, 4.5 min on 2 cores:
-    beyond the main job's 15 minutes). ``cnt`` adds the
-    Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in its 2 x 2 in-plane
-    cell, the hop under the tube and the slab-centre hop; it is not in the main job by default
+    the contact scan's donor on the Li2OH face (one more charge-transfer flow, several minutes
+    on 2 cores, beyond the main job's 15: its GPAW SCF on the doped graphene converges slowly).
+    ``cnt`` adds the Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in its
+    2 x 2 in-plane cell, the hop under the tube and the slab-centre hop; it is not in the main job by default
     (its hosts alone, 80 and 116 atoms relaxed on CHGNet, took 3.4 min on an idle 2-core machine,
     and its bands had not finished 16 min later on a shared one: beyond the main job's 15 minutes).
     """

@@ -48,7 +48,7 @@ def tiny_interface(tiny_model):
     return tiny_model.structure
 
 
-SCANNED = (AS_BUILT, LI_INTERSTITIAL, LI_VACANCY)
+SCANNED = (AS_BUILT, LI_INTERSTITIAL)
 
 
 @pytest.fixture(scope="module")
@@ -67,22 +67,32 @@ def transfer(scan) -> InterfaceChargeTransferDoc:
     return scan[AS_BUILT]
 
 
-def test_a_donor_at_the_contact_gives_the_carbon_electrons_and_an_acceptor_takes_them(scan):
+def test_a_donor_at_the_contact_gives_the_carbon_electrons_and_sets_the_field(scan):
     """Which contact moves electrons, and the field's sign against the transfer's, on DFT: a Li
-    added between the slab and graphene is a donor (its 2s electron goes to graphene's pi band),
-    a Li taken from the top plane an acceptor (its hole, in the AP's anion p band, takes electrons
-    from graphene: 0.18 e here, on the unrelaxed 21-atom cell); the field and the interface
-    dipole follow the electrons."""
-    donor, acceptor, built = scan[LI_INTERSTITIAL], scan[LI_VACANCY], scan[AS_BUILT]
+    added between the slab and graphene is a donor (its 2s electron goes to graphene's pi band);
+    the field and the interface dipole follow the electrons."""
+    donor, built = scan[LI_INTERSTITIAL], scan[AS_BUILT]
     assert donor.interface == "tiny Li2OH, Li interstitial at the contact" and built.interface == "tiny Li2OH"
     assert donor.stack.startswith("Li interstitial (donor)") and "+1" in donor.stack
     assert abs(built.electrons_to_carbon) < 0.03  # the built contact: Bader's noise
     assert 0.3 < donor.electrons_to_carbon <= 1.0  # ionised, and at most the one electron it brought
-    assert -1.0 <= acceptor.electrons_to_carbon < -0.1  # the other way, beyond three times the noise
-    for doc in (donor, acceptor):
-        assert abs(sum(doc.region_charges.values())) < 0.05  # conserved
-        assert np.sign(doc.field) == np.sign(doc.electrons_to_carbon)
-        assert np.sign(doc.dipole_step) == np.sign(doc.electrons_to_carbon)
+    assert abs(sum(donor.region_charges.values())) < 0.05  # conserved
+    assert donor.field > 0 and donor.dipole_step > 0
+
+
+@pytest.mark.slow  # ~1.5 min; the donor above runs by default
+def test_an_acceptor_at_the_contact_takes_electrons_from_the_carbon(tiny_model, tmp_path):
+    """A Li taken from the top plane is an acceptor: its hole, in the AP's anion p band, takes
+    electrons from graphene (0.18 e here, on the unrelaxed 21-atom cell; checked against three
+    times the built contact's Bader noise), and the field and dipole turn with them."""
+    maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=FAST_DFT, period=3.91), relax=False)
+    flow = ContactScanMaker(charge_maker=maker, changes=(LI_VACANCY,)).make(tiny_model, "tiny Li2OH")
+    responses = run_locally(flow, create_folders=True, root_dir=tmp_path, log=False, ensure_success=True)
+    acceptor = responses[flow.jobs[0].output.uuid][1].output
+    assert acceptor.stack.startswith("Li vacancy (acceptor)") and "-1" in acceptor.stack
+    assert -1.0 <= acceptor.electrons_to_carbon < -0.1
+    assert abs(sum(acceptor.region_charges.values())) < 0.05
+    assert acceptor.field < 0 and acceptor.dipole_step < 0
 
 
 def test_bader_charges_add_up_to_the_electron_count(transfer):
