@@ -31,10 +31,12 @@ PLANE = 0.5
 
 
 def _ap_planes(structure: Structure, ap: list[int]) -> list[list[int]]:
-    """The AP atoms grouped in (001) planes, top plane first."""
+    """The AP atoms but H grouped in (001) planes, top plane first (the H of an OH group tilts
+    out of its O's plane when the slab is relaxed, and would make a plane of its own)."""
     z = structure.cart_coords[:, 2]
     planes: list[list[int]] = []
-    for i in sorted(ap, key=lambda k: -z[k]):
+    heavy = [i for i in ap if structure[i].specie.symbol != "H"]
+    for i in sorted(heavy, key=lambda k: -z[k]):
         if planes and z[planes[-1][0]] - z[i] < PLANE:
             planes[-1].append(i)
         else:

@@ -69,6 +69,20 @@ def test_the_li_added_under_a_tube_sits_under_it(ap):
     assert abs((across + 0.5) % 1 - 0.5) * donor.lattice.b < 2.0  # within 2 Å of the tube's axis
 
 
+def test_an_oh_tilted_out_of_the_top_plane_leaves_the_planes_as_they_are(ap):
+    """Relaxed, the top plane's OH points its H up (here 0.9 Å above the O): still one plane,
+    whose Li is the one the vacancy takes and under which the added Li is placed."""
+    model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
+    tilted = model.structure.copy()
+    z_top = max(s.coords[2] for s, r in zip(tilted, tilted.site_properties[REGION], strict=True) if r == "AP")
+    for i, site in enumerate(tilted):
+        if site.specie.symbol == "H" and site.coords[2] > z_top - 0.1:
+            tilted.translate_sites([i], [0, 0, 0.9], frac_coords=False)
+    variants = contact_variants(type(model)(tilted, model.termination, model.strain, dict(model.info)))
+    assert variants[LI_VACANCY].structure.composition["Li"] == tilted.composition["Li"] - 1
+    assert variants[LI_INTERSTITIAL].structure.composition["Li"] == tilted.composition["Li"] + 1
+
+
 def test_an_unknown_variant_is_one_clear_error(graphene):
     with pytest.raises(InputError, match="not a contact variant"):
         contact_variant(graphene, "Na at the contact")
