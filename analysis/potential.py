@@ -130,7 +130,6 @@ class InterfacePotential:
     z_ap_top: float
     z_carbon: float
     """The carbon layer facing the slab: the sheet, or the tube's lower wall."""
-    z_carbon_top: float
     carbon: CarbonGeometry
     potential_step: float
     """Macroscopic electron potential energy at the carbon plane minus at the AP slab centre (eV)."""
@@ -192,7 +191,6 @@ def interface_potential(
         z_centre,
         z_ap_top,
         z_carbon,
-        carbon.z_top,
         carbon,
         step,
         field,
@@ -230,7 +228,7 @@ def potential_summary(
     }
     if not references:
         return out
-    difference = pot.planar.copy()
+    own_profiles = []
     for ref in references:
         if ref.values.shape != grid.values.shape:
             raise InputError(
@@ -244,8 +242,10 @@ def potential_summary(
                 f"cell differs from the interface's ({grid.source})",
                 "compute the reference in the interface's cell with the same grid",
             )
-        difference -= profile_along_normal(ref.values, grid.structure, pot.carbon)
+        own_profiles.append(profile_along_normal(ref.values, grid.structure, pot.carbon))
+    difference = pot.planar - sum(own_profiles)
     length = grid.structure.lattice.c
+    z_vacuum_top = 0.5 * (pot.carbon.z_top + length)
 
     def at_profile(values: np.ndarray, height: float) -> float:
         return float(np.interp(height, pot.z, values, period=length))
@@ -254,13 +254,10 @@ def potential_summary(
         return at_profile(difference, height)
 
     out["reference_steps"] = {}
-    for name, ref in zip(REFERENCE_SIDES, references, strict=False):
-        own = profile_along_normal(ref.values, grid.structure, pot.carbon)
-        out["reference_steps"][name] = at_profile(own, 0.5 * (pot.z_carbon_top + length)) - at_profile(
-            own, 0.5 * pot.z_ap_bottom
-        )
+    for name, own in zip(REFERENCE_SIDES, own_profiles, strict=False):
+        out["reference_steps"][name] = at_profile(own, z_vacuum_top) - at_profile(own, 0.5 * pot.z_ap_bottom)
     out["profile"]["difference"] = difference.tolist()
     out["field"] = (at(pot.z_carbon) - at(pot.z_ap_top)) / (pot.z_carbon - pot.z_ap_top)
     # vacuum levels halfway between each surface and the cell boundary (where the dipole layer sits)
-    out["dipole_step"] = at(0.5 * (pot.z_carbon_top + length)) - at(0.5 * pot.z_ap_bottom)
+    out["dipole_step"] = at(z_vacuum_top) - at(0.5 * pot.z_ap_bottom)
     return out

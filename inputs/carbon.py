@@ -149,3 +149,10 @@ def carbon_geometry(structure: Structure, regions: list[str], axis: int = 2) -> 
     across_dir = max(in_plane, key=lambda i: gaps[i][0])
     tube_axis = next(i for i in in_plane if i != across_dir)
     return CarbonGeometry("tube", facing, float(z.max()), tube_axis, gaps[across_dir][1])
+
+
+def distance_to_carbon(structure: Structure, indices: list[int], regions: list[str]) -> np.ndarray:
+    """Each site's (``indices``) shortest periodic distance to a carbon atom (Å)."""
+    carbon = [i for i, r in enumerate(regions) if r == "carbon"]
+    frac = structure.frac_coords
+    return structure.lattice.get_all_distances(frac[indices], frac[carbon]).min(axis=1)

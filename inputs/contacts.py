@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from pymatgen.core import Structure
 
-from ionflow.inputs.carbon import carbon_geometry
+from ionflow.inputs.carbon import carbon_geometry, distance_to_carbon
 from ionflow.inputs.checks import assert_no_close_atoms
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import REGION, InterfaceModel, with_polarity
@@ -44,10 +44,9 @@ def _ap_planes(structure: Structure, ap: list[int]) -> list[list[int]]:
     return planes
 
 
-def _nearest_carbon(structure: Structure, candidates: list[int], carbon: list[int]) -> int:
+def _nearest_carbon(structure: Structure, candidates: list[int], regions: list[str]) -> int:
     """The candidate closest to any carbon atom (periodic)."""
-    distances = structure.distance_matrix[np.ix_(candidates, carbon)].min(axis=1)
-    return candidates[int(np.argmin(distances))]
+    return candidates[int(np.argmin(distance_to_carbon(structure, candidates, regions)))]
 
 
 def contact_variant(model: InterfaceModel, change: str) -> InterfaceModel:
@@ -60,7 +59,6 @@ def contact_variant(model: InterfaceModel, change: str) -> InterfaceModel:
     structure = model.structure.copy()
     regions = structure.site_properties[REGION]
     ap = [i for i, r in enumerate(regions) if r == "AP"]
-    carbon = [i for i, r in enumerate(regions) if r == "carbon"]
     planes = _ap_planes(structure, ap)
     if change == BR_CONTACT:
         halides = [
@@ -80,13 +78,13 @@ def contact_variant(model: InterfaceModel, change: str) -> InterfaceModel:
             raise InputError(
                 "contact", "the top AP plane has no Li", "build the interface with another termination"
             )
-        structure.remove_sites([_nearest_carbon(structure, top_li, carbon)])
+        structure.remove_sites([_nearest_carbon(structure, top_li, regions)])
     elif change == LI_INTERSTITIAL:
         if len(planes) < 2:
             raise InputError("contact", "the AP slab has one plane", "build a thicker slab")
         # the next plane up repeats the one under the top plane: its Li sites, one plane higher
         below = [i for i in planes[1] if structure[i].specie.symbol == "Li"]
-        site = _nearest_carbon(structure, below, carbon)
+        site = _nearest_carbon(structure, below, regions)
         z_top = structure.cart_coords[planes[0], 2].max()
         z_carbon = carbon_geometry(structure, regions).z_facing
         x, y, _ = structure.cart_coords[site]

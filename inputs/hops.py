@@ -21,7 +21,7 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.inputs.carbon import carbon_geometry
+from ionflow.inputs.carbon import carbon_geometry, distance_to_carbon
 from ionflow.inputs.checks import assert_no_close_atoms, structure_fingerprint
 from ionflow.inputs.errors import InputError
 
@@ -486,14 +486,12 @@ def ap_interface_vacancy_hops(
     li = [i for i, s in enumerate(interface) if s.specie.symbol == "Li" and regions[i] == "AP"]
     hops = []
     tube = carbon_geometry(interface, regions).kind == "tube"
-    carbon = np.flatnonzero(~ap)
     for location, goal in (
         ("interface", z_hi if carbon_above else z_lo),
         ("slab-centre", 0.5 * (z_lo + z_hi)),
     ):
         if location == "interface" and tube:
-            to_carbon = interface.distance_matrix[np.ix_(li, carbon)].min(axis=1)
-            order = [li[k] for k in np.argsort(to_carbon, kind="stable")]
+            order = [li[k] for k in np.argsort(distance_to_carbon(interface, li, regions), kind="stable")]
         else:
             order = sorted(li, key=lambda i: abs(z[i] - goal))
         best = None

@@ -143,15 +143,15 @@ class BaseChargeTransferMaker(Maker, ABC):
                 "build it non-polar (ionflow build interface --non-polar: another stacking axis or "
                 "vacancy arrangement, or a symmetric slab), or pass --allow-polar to compute it anyway",
             )
+        if defect:
+            stack = f"{defect} at the contact (AP formal charge {polarity.net_charge:+.0f})"
+        else:
+            stack = POLAR_STACK if polarity.polar else f"non-polar (Tasker {polarity.tasker})"
         meta = {
             "name": interface,
             "termination": termination,
             "fingerprint": structure_fingerprint(structure, extra=interface),
-            "stack": f"{defect} at the contact (AP formal charge {polarity.net_charge:+.0f})"
-            if defect
-            else POLAR_STACK
-            if polarity.polar
-            else f"non-polar (Tasker {polarity.tasker})",
+            "stack": stack,
         }
         structure = self.prepared(structure)
         jobs: list[Job] = []

@@ -484,42 +484,9 @@ def warm_started_band(
     The expensive run's ``force_calls`` include every expensive call, those of an abandoned
     corrected run too, and those read back (also in ``force_calls_before_resume``).
     """
-    log = MeasurementLog(checkpoint.folder) if checkpoint is not None else None
-    warm, run = _corrected_or_plain(
-        images,
-        cheap,
-        expensive,
-        fmax,
-        steps,
-        fallback_force,
-        dispersion,
-        max_rounds,
-        expensive_kwargs,
-        known_ends,
-        log,
-    )
-    if checkpoint is not None and run.converged:
-        checkpoint.remove()
-    return warm, run
-
-
-def _corrected_or_plain(
-    images: list[Structure],
-    cheap: str,
-    expensive: str,
-    fmax: float,
-    steps: int,
-    fallback_force: float,
-    dispersion: bool,
-    max_rounds: int,
-    expensive_kwargs: dict | None,
-    known_ends: tuple[tuple[float, np.ndarray], tuple[float, np.ndarray]] | None,
-    log: MeasurementLog | None,
-) -> tuple[BandRun, BandRun]:
-    """:func:`warm_started_band`'s body, the expensive calls kept in ``log``."""
     exact = counted_calculator(expensive, dispersion, expensive_kwargs)
-    if log is not None:
-        exact = RememberedCalculator(exact, log)
+    if checkpoint is not None:
+        exact = RememberedCalculator(exact, MeasurementLog(checkpoint.folder))
     base = counted_calculator(cheap, dispersion)
     start = time.perf_counter()
     end_atoms = [AseAtomsAdaptor.get_atoms(images[i]) for i in (0, -1)]
@@ -528,6 +495,12 @@ def _corrected_or_plain(
     else:
         ends = tuple(measurement_at(a, e, f, base) for a, (e, f) in zip(end_atoms, known_ends, strict=True))
     warm = end_corrected_band(images, base, ends, fmax, steps)
+
+    def finished(run: BandRun) -> tuple[BandRun, BandRun]:  # a converged band forgets its checkpoint
+        if checkpoint is not None and run.converged:
+            checkpoint.remove()
+        return warm, run
+
     fast = corrected_band(warm.images, exact, base, ends, fmax, max_rounds, fallback_force=fallback_force)
     notes = [f"expensive max force per round (eV/Å): {', '.join(f'{f:.3f}' for f in fast.rounds)}"]
     if fast.converged:
@@ -536,7 +509,7 @@ def _corrected_or_plain(
         )
         run.force_calls_before_resume = getattr(exact, "reused", 0)
         run.notes = notes
-        return warm, run
+        return finished(run)
     spent = fast.force_calls
     notes.append(f"corrected rounds stopped after {len(fast.rounds)}: {fast.stop}")
     if not fast.stop.startswith("above"):
@@ -548,11 +521,11 @@ def _corrected_or_plain(
             run.force_calls = spent
             run.wall_time_s = time.perf_counter() - start
             run.notes = notes
-            return warm, run
+            return finished(run)
         notes.append("that did not converge either")
     run = climb_band(images, expensive, fmax, steps, dispersion, calculator_kwargs=expensive_kwargs)
     run.start = "fallback: idpp"
     run.force_calls += spent
     run.wall_time_s = time.perf_counter() - start
     run.notes = notes
-    return warm, run
+    return finished(run)

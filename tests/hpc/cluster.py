@@ -19,12 +19,25 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Lattice, Structure
 
+from ionflow.hpc.profiles import ClusterProfile
 from tests.cli import CLI
 
 TIMEOUT_S = 600
 EMT_METALS = {"Cu": 3.61, "Ag": 4.09}
 """fcc lattice constants (Å, experiment) of metals that EMT describes and ionflow moves."""
 REPO = Path(__file__).resolve().parents[2]
+
+
+def file_profile(launchpad: Path, results: Path) -> ClusterProfile:
+    """A SLURM profile whose LaunchPad is the file ``launchpad`` (no scheduler is asked)."""
+    return ClusterProfile(
+        scheduler="slurm",
+        account="a",
+        partition="p",
+        walltime="00:10:00",
+        launchpad=f"file:{launchpad}",
+        results=str(results),
+    )
 
 
 def require_slurm() -> None:

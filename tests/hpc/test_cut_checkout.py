@@ -17,9 +17,8 @@ import pytest
 from fireworks import Firework, FWorker, ScriptTask
 
 from ionflow.hpc.launchpad import launchpad_session
-from ionflow.hpc.profiles import ClusterProfile
 from ionflow.hpc.rescue import release_reservation
-from tests.hpc.cluster import REPO
+from tests.hpc.cluster import REPO, file_profile
 
 CUT_CHECKOUT = """
 import os, signal, sys
@@ -38,14 +37,7 @@ lp.checkout_fw(FWorker(), launch_dir=sys.argv[2], fw_id=int(sys.argv[3]))
 @pytest.fixture
 def reserved(tmp_path):
     """A file LaunchPad with one firework reserved for batch job 4242."""
-    profile = ClusterProfile(
-        scheduler="slurm",
-        account="a",
-        partition="p",
-        walltime="00:10:00",
-        launchpad=f"file:{tmp_path / 'launchpad.json'}",
-        results=str(tmp_path / "results.json"),
-    )
+    profile = file_profile(tmp_path / "launchpad.json", tmp_path / "results.json")
     with launchpad_session(profile) as lp:
         lp.add_wf(Firework(ScriptTask.from_str("true"), name="hop"))
         fw, launch_id = lp.reserve_fw(FWorker(), str(tmp_path))

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.hpc.cluster import REPO
+from tests.hpc.cluster import REPO, file_profile
 
 POINTS = ("created", "half-written", "fsync", "replace", "replaced", "dir-fsync")
 MIDWAY = ("created", "half-written", "fsync", "replace")
@@ -124,17 +124,9 @@ def test_launchpad_file_survives_kills_mid_write(tmp_path):
     from fireworks import Firework, ScriptTask
 
     from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.profiles import ClusterProfile
 
     target = tmp_path / "launchpad.json"
-    profile = ClusterProfile(
-        scheduler="slurm",
-        account="a",
-        partition="p",
-        walltime="00:10:00",
-        launchpad=f"file:{target}",
-        results=str(tmp_path / "r.json"),
-    )
+    profile = file_profile(target, tmp_path / "r.json")
     with launchpad_session(profile) as lp:  # a LaunchPad with work in it before the kills
         fw = Firework(ScriptTask.from_str("true"), name="ballast", spec={"ballast": "x" * 100_000})
         lp.add_wf(fw)
