@@ -24,6 +24,10 @@ class InputError(ValueError):
         self.fix = fix
         super().__init__(f"{source}: {problem}; fix: {fix}")
 
+    def __reduce__(self):
+        """Pickled with its three parts (it crosses from worker processes to the command)."""
+        return type(self), (self.source, self.problem, self.fix)
+
 
 def read_yaml_mapping(path, fix: str) -> dict:
     """The mapping in a YAML settings file; bad YAML or a non-mapping is an :class:`InputError`

@@ -50,6 +50,7 @@ from ionflow.workflows.specs import (
     spec_structures,
     study_cutoff,
 )
+from ionflow.workflows.workers import default_workers, run_side_by_side
 
 SPEC = FlowSpec.model_fields
 """The flow spec's fields: ``ionflow run``'s defaults are the spec's."""
@@ -89,6 +90,14 @@ Recompute = Annotated[
     bool,
     typer.Option(help="Run every flow again, also those whose results an earlier run of it stored."),
 ]
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Flows run side by side in this many processes (default: one per core; GPAW here "
+        "uses one core, CHGNet little more). 1 runs them one after another in this process.",
+    ),
+]
 
 
 class JobProgress(logging.Handler):
@@ -120,6 +129,7 @@ def run_flows(
     run_key: str = "",
     recompute: bool = False,
     data: Store | None = None,
+    workers: int = 1,
 ) -> tuple[int, int]:
     """Run each flow with ``jobflow.run_locally`` under ``work_dir``, showing progress per job;
     store each flow's results as soon as it finishes, with the record that it finished in the
@@ -127,13 +137,14 @@ def run_flows(
     results are stored for the same inputs and settings (unless ``recompute``), and a NEB
     killed mid-band resumes from its checkpoint in ``work_dir/checkpoints``. The jobs' large
     outputs (NEB bands) go to ``data`` (jobflow's additional store ``data``), default in memory.
-    Returns the jobs run and the flows skipped."""
+    ``workers`` > 1 runs that many flows side by side in worker processes
+    (:mod:`ionflow.workflows.workers`). Returns the jobs run and the flows skipped."""
     work_dir.mkdir(parents=True, exist_ok=True)
     # NEB bands are checkpointed here: a rerun after a kill resumes a band where it stopped
     checkpoints = os.environ.get(CHECKPOINTS_ENV)
     os.environ[CHECKPOINTS_ENV] = str((work_dir / "checkpoints").resolve())
     try:
-        return _run_flows(flows, store, work_dir, run_key, recompute, data)
+        return _run_flows(flows, store, work_dir, run_key, recompute, data, workers)
     finally:
         if checkpoints is None:
             os.environ.pop(CHECKPOINTS_ENV, None)
@@ -148,8 +159,8 @@ def _run_flows(
     run_key: str,
     recompute: bool,
     data: Store | None,
+    workers: int,
 ) -> tuple[int, int]:
-    from jobflow import run_locally
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     presets = presets_fingerprint()  # a changed default changes what a flow computes
@@ -176,35 +187,11 @@ def _run_flows(
         job_logger.setLevel(logging.INFO)
         job_logger.propagate = False  # the progress display is the only reader
         try:
-            for label, flow, key, jobs in todo:
-                if not console.is_terminal:
-                    console.print(f"== {label}", highlight=False)
-                responses = run_locally(
-                    flow,
-                    store=JobStore(
-                        MemoryStore(), additional_stores={"data": data if data is not None else MemoryStore()}
-                    ),
-                    create_folders=True,
-                    root_dir=work_dir,
-                    log=False,
-                    ensure_success=True,
-                )
-                docs = [
-                    r.output
-                    for resp in responses.values()
-                    for r in resp.values()
-                    if isinstance(r.output, RESULT_TYPES)
-                ]
-                for doc in docs:
-                    doc.provenance.flow_uuid = flow.uuid
-                record = CompletedFlowRecord(
-                    flow_key=key,
-                    label=label,
-                    result_ids=[d.result_id for d in docs],
-                    jobs=jobs,
-                    provenance=Provenance(flow_uuid=flow.uuid),
-                )
-                save_results(store, [*docs, record])
+            if workers > 1 and len(todo) > 1:
+                run_side_by_side(run_flow, todo, store, work_dir, data, min(workers, len(todo)), handler)
+            else:
+                for label, flow, key, jobs in todo:
+                    run_flow(label, flow, key, jobs, store, work_dir, data)
         finally:
             job_logger.removeHandler(handler)
             job_logger.setLevel(level)
@@ -217,7 +204,43 @@ def _run_flows(
     return total, skipped
 
 
-def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> Store:
+def run_flow(
+    label: str, flow: Flow, key: str, jobs: int, store: Store, work_dir: Path, data: Store | None
+) -> None:
+    """Run one flow with ``jobflow.run_locally`` and store its results together with the record
+    that it finished, in one write (here or in a worker process)."""
+    from jobflow import run_locally
+
+    if not console.is_terminal:
+        console.print(f"== {label}", highlight=False)
+    responses = run_locally(
+        flow,
+        store=JobStore(
+            MemoryStore(), additional_stores={"data": data if data is not None else MemoryStore()}
+        ),
+        create_folders=True,
+        root_dir=work_dir,
+        log=False,
+        ensure_success=True,
+    )
+    docs = [
+        r.output for resp in responses.values() for r in resp.values() if isinstance(r.output, RESULT_TYPES)
+    ]
+    for doc in docs:
+        doc.provenance.flow_uuid = flow.uuid
+    record = CompletedFlowRecord(
+        flow_key=key,
+        label=label,
+        result_ids=[d.result_id for d in docs],
+        jobs=jobs,
+        provenance=Provenance(flow_uuid=flow.uuid),
+    )
+    save_results(store, [*docs, record])
+
+
+def run_spec(
+    results: str | None, work_dir: Path, recompute: bool, workers: int | None = None, **fields
+) -> Store:
     """Run the flows of one ``ionflow run`` command here and return the results store; an
     engine that is unknown or cannot run here is one line before anything is built."""
     engine_named(fields.get("engine", DEFAULT_ENGINE))
@@ -230,7 +253,15 @@ def run_spec(results: str | None, work_dir: Path, recompute: bool, **fields) -> 
         raise InputError(option, problem, "see `ionflow run COMMAND --help`") from None
     store = results_store(results)
     data = results_data_store(results)
-    run_flows(build_flows(spec), store, work_dir, spec_fingerprint(spec), recompute, data)
+    run_flows(
+        build_flows(spec),
+        store,
+        work_dir,
+        spec_fingerprint(spec),
+        recompute,
+        data,
+        workers or default_workers(),
+    )
     return store
 
 
@@ -265,6 +296,7 @@ def run_barriers(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
+    workers: Workers = None,
     engine: EngineOption = DEFAULT_ENGINE,
     dft: DftOption = "",
 ) -> None:
@@ -278,6 +310,7 @@ def run_barriers(
         results,
         work_dir,
         recompute,
+        workers,
         flow="barriers",
         structure=structure,
         species=species.split(","),
@@ -321,6 +354,7 @@ def run_study(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
+    workers: Workers = None,
     engine: EngineOption = DEFAULT_ENGINE,
     dft: DftOption = "",
 ) -> None:
@@ -344,6 +378,7 @@ def run_study(
         results,
         work_dir,
         recompute,
+        workers,
         **fields,
         flow="study",
         max_distance=max_distance,
@@ -423,6 +458,7 @@ def run_charges(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
+    workers: Workers = None,
     engine: EngineOption = DEFAULT_ENGINE,
 ) -> None:
     """Charge transfer across an AP/carbon interface: Bader per region, potential step, built-in field.
@@ -435,6 +471,7 @@ def run_charges(
         results,
         work_dir,
         recompute,
+        workers,
         flow="charges",
         structure=interface,
         name=label,
@@ -452,6 +489,7 @@ def run_demo(
     results: Results = None,
     work_dir: WorkDir = Path("ionflow-runs"),
     recompute: Recompute = False,
+    workers: Workers = None,
     quick: Annotated[
         bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
     ] = False,
@@ -481,7 +519,7 @@ def run_demo(
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
         flows = demo_flows(quick=quick, cnt=cnt, contacts=contacts)
     spec = FlowSpec(flow="demo", quick=quick, cnt=cnt, contacts=contacts)
-    run_flows(flows, store, work_dir, spec_fingerprint(spec), recompute, data)
+    run_flows(flows, store, work_dir, spec_fingerprint(spec), recompute, data, workers or default_workers())
     print_frame(
         charge_frame(store),
         "table",
