@@ -1,7 +1,7 @@
 """`ionflow run` killed part-way and run again recomputes only what was missing.
 
 The run: the vacancy hops of Cu and of Ag in L1_2 CuAg3 on ASE's EMT, two flows (one per
-species) of a few jobs each. It is SIGKILLed as soon as the first flow's barrier is stored;
+species) of a few jobs each, side by side in two worker processes (each stores its own flow). It is SIGKILLed as soon as the first flow's barrier is stored;
 the rerun skips every flow whose results that run stored (counted from the jobs it reports
 and the flows' own job counts), keeps the stored document as it was, and runs the rest;
 ``--recompute`` runs everything again.
@@ -25,7 +25,7 @@ from ionflow.workflows.specs import FlowSpec, build_flows, spec_fingerprint
 from tests.cli import CLI, ionflow
 
 RUN = ["run", "barriers", "CuAg3.cif", "--species", "Cu,Ag", "--model", "EMT", "--no-warm-start"]
-RUN += ["--images", "3", "--results", "r.json"]
+RUN += ["--images", "3", "--results", "r.json", "--workers", "2"]  # the two flows side by side
 
 
 def stored(folder: Path, doc_type: str) -> list[dict]:
