@@ -41,6 +41,7 @@ from ionflow.inputs.presets import presets_fingerprint
 from ionflow.workflows.checkpoint import CHECKPOINTS_ENV
 from ionflow.workflows.engines import DEFAULT_ENGINE, engine_help
 from ionflow.workflows.engines import engine as engine_named
+from ionflow.workflows.host_hops import EXPECTED_JOBS
 from ionflow.workflows.record import RESULT_TYPES
 from ionflow.workflows.specs import (
     NEB,
@@ -116,6 +117,9 @@ class JobProgress(logging.Handler):
             self.progress.update(self.task, description=name)
         elif message.startswith("Finished job"):
             self.done += 1
+            if self.done > self.total:  # a job replaced itself by a flow (hops cut in a relaxed host)
+                self.total = self.done
+                self.progress.update(self.task, total=self.total)
             self.progress.advance(self.task)
             if not console.is_terminal:
                 elapsed = time.perf_counter() - self.started
@@ -171,7 +175,7 @@ def _run_flows(
             console.print(f"== {label}: stored by an earlier run, skipped", highlight=False)
             skipped += 1
         else:
-            todo.append((label, flow, key, len(list(flow.iterflow()))))
+            todo.append((label, flow, key, expected_jobs(flow)))
     total = sum(jobs for *_, jobs in todo)
     columns = (
         TextColumn("{task.description}"),
@@ -197,11 +201,16 @@ def _run_flows(
             job_logger.setLevel(level)
             job_logger.propagate = propagate
     console.print(
-        f"ran {total} jobs in {len(todo)} flows; skipped {skipped} flows already stored"
+        f"ran {handler.done} jobs in {len(todo)} flows; skipped {skipped} flows already stored"
         + (" (--recompute runs them again)" if skipped else ""),
         highlight=False,
     )
-    return total, skipped
+    return handler.done, skipped
+
+
+def expected_jobs(flow: Flow) -> int:
+    """The jobs ``flow`` will run: a job that will replace itself by a flow says how many."""
+    return sum(job.metadata.get(EXPECTED_JOBS, 1) for job, _ in flow.iterflow())
 
 
 def run_flow(

@@ -1,6 +1,8 @@
 """The contact's chemistry as a scan: the charge-transfer flow on each variant of one
 AP/carbon contact (:mod:`ionflow.inputs.contacts`), so that the table shows which contact, if
-any, moves electrons from the AP to the carbon, and which field comes with it."""
+any, moves electrons from the AP to the carbon, and which field comes with it; with a barrier
+maker, also the Li+ hop next to the carbon (and, as the slab's check, in its centre) of each
+variant, its host relaxed in its job (:mod:`ionflow.workflows.host_hops`)."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from jobflow import Flow, Maker
 from ionflow.inputs.contacts import AS_BUILT, CONTACT_CHANGES, DEFECTS, contact_variants
 from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import InterfaceModel
-from ionflow.workflows.base import BaseChargeTransferMaker
+from ionflow.workflows.base import BaseChargeTransferMaker, BaseMigrationBarrierMaker
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
+from ionflow.workflows.host_hops import host_barriers_job
 
 
 def variant_name(interface: str, change: str) -> str:
@@ -33,29 +36,32 @@ class ContactScanMaker(Maker):
         cluster).
     changes
         The variants (:data:`~ionflow.inputs.contacts.CONTACT_CHANGES`), the built contact first.
+    barrier_maker
+        When given, each variant's Li+ hops next to the carbon and in the slab centre too (host
+        ``<interface>, <variant>``), on this maker's engine.
     """
 
     name: str = "contact scan"
     charge_maker: BaseChargeTransferMaker = field(default_factory=ChargeTransferMaker)
     changes: tuple[str, ...] = CONTACT_CHANGES
+    barrier_maker: BaseMigrationBarrierMaker | None = None
 
     def make(self, model: InterfaceModel, interface: str) -> Flow:
-        """One charge-transfer flow per variant; the output is their documents' list."""
+        """One charge-transfer flow per variant (and its hops' job with a barrier maker); the
+        output is their documents' list."""
         if model.polarity is not None and model.polarity.polar and not self.charge_maker.allow_polar:
             raise InputError(
                 interface,
                 "is a polar stack: its variants would show its dipole, not their contacts",
                 "scan a non-polar interface (ionflow build interface --non-polar)",
             )
-        flows = [
-            self.charge_maker.make(
-                variant.structure,
-                variant_name(interface, change),
-                model.termination,
-                defect=DEFECTS.get(change, ""),
-            )
-            for change, variant in contact_variants(model, self.changes).items()
-        ]
+        flows = []
+        for change, variant in contact_variants(model, self.changes).items():
+            name = variant_name(interface, change)
+            defect = DEFECTS.get(change, "")
+            flows.append(self.charge_maker.make(variant.structure, name, model.termination, defect=defect))
+            if self.barrier_maker is not None:
+                flows.append(host_barriers_job(variant.structure, "AP interface", name, self.barrier_maker))
         return Flow(flows, output=[f.output for f in flows], name=f"{self.name} {interface}")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from jobflow import Flow, Maker
+from jobflow import Flow, Job, Maker
 from pymatgen.core import Structure
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
@@ -27,6 +27,7 @@ from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.contact_scan import ContactScanMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
+from ionflow.workflows.host_hops import host_barriers_job
 from ionflow.workflows.migration import HopBarriersMaker, MigrationBarrierMaker
 from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
 
@@ -50,10 +51,30 @@ class InterfaceVsBulkMaker(Maker):
     barrier_maker: MigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
 
     def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
-        """One CI-NEB flow per hop; the output is the list of :class:`MigrationBarrierDoc`."""
-        settings = self.barrier_maker.settings
-        hops = interface_vs_bulk_hops(ap_bulk, interface, settings.n_images, host, settings.model)
-        return HopBarriersMaker(name=self.name, barrier_maker=self.barrier_maker).make(hops)
+        """Two jobs, bulk and interface, each relaxing its host and then replaced by its hops'
+        CI-NEB flows (:mod:`ionflow.workflows.host_hops`); the output is their documents."""
+        jobs = self.host_jobs(ap_bulk, interface, host)
+        return Flow(jobs, output=[j.output for j in jobs], name=self.name)
+
+    def host_jobs(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> list[Job]:
+        """The bulk job (bulk AP in the interface's in-plane cell) and the interface job, to run
+        as one flow or as two side by side."""
+        carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+        return [
+            host_barriers_job(
+                bulk_in_plane_cell(ap_bulk, interface), "AP bulk", f"{host} bulk", self.barrier_maker
+            ),
+            host_barriers_job(interface.structure, "AP interface", f"{host}/{carbon}", self.barrier_maker),
+        ]
+
+
+def bulk_in_plane_cell(ap_bulk: Structure, interface: InterfaceModel) -> Structure:
+    """Bulk AP in the interface's in-plane periodicity, stacked along the slab's bulk axis."""
+    m = interface.info["ap_in_plane_supercell"]
+    axis = interface.info.get("stacking_axis", "c")  # the bulk axis the slab was stacked along
+    bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
+    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+    return bulk
 
 
 def interface_vs_bulk_hops(
@@ -63,16 +84,12 @@ def interface_vs_bulk_hops(
     host: str = "AP",
     force_field: str = "CHGNet",
 ) -> list:
-    """Li vacancy hops in bulk AP (the interface's in-plane periodicity), next to the carbon and
-    in the slab centre, each cut into its host relaxed on ``force_field`` from rattled
-    positions (:func:`~ionflow.workflows.embedded.relaxed_host`): the built models sit on
-    symmetric saddles, and hops cut into them have end points that are not minima."""
-    m = interface.info["ap_in_plane_supercell"]
-    axis = interface.info.get("stacking_axis", "c")  # the bulk axis the slab was stacked along
-    bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
-    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-    hops = [ap_bulk_vacancy_hop(relaxed_host(bulk, force_field), host_name=f"{host} bulk", n_images=n_images)]
+    """The same hops as :class:`InterfaceVsBulkMaker`, cut here (its hosts relaxed on
+    ``force_field`` from rattled positions, :func:`~ionflow.workflows.embedded.relaxed_host`):
+    for the benchmark, which runs the bands itself."""
     carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+    bulk = relaxed_host(bulk_in_plane_cell(ap_bulk, interface), force_field)
+    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
     return hops + ap_interface_vacancy_hops(
         relaxed_host(interface.structure, force_field), host_name=f"{host}/{carbon}", n_images=n_images
     )
@@ -139,22 +156,33 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
             HopBarriersMaker(barrier_maker=host_neb).make(hops),
         )
     )
-    flows.append(
-        (
-            "Li barriers: bulk AP vs interface",
-            InterfaceVsBulkMaker(barrier_maker=ap_neb).make(ap_bulk, interfaces["Li2OH"]),
-        )
+    # bulk and interface hosts are relaxed in their jobs, each flow beside the others
+    flows += interface_vs_bulk_flows(
+        InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, interfaces["Li2OH"], "AP"
     )
     if cnt:
         tube = smallest_tube_on_ap(ap_bulk)
         cells = "x".join(str(row[k]) for k, row in enumerate(tube.info["ap_in_plane_supercell"]))
-        flows.append(
-            (
-                f"Li barriers: bulk AP vs under a (3,3) CNT ({len(tube.structure)} atoms)",
-                InterfaceVsBulkMaker(barrier_maker=ap_neb).make(ap_bulk, tube, host=f"AP {cells}"),
-            )
+        flows += interface_vs_bulk_flows(
+            InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, tube, f"AP {cells}"
         )
     return flows
+
+
+def interface_vs_bulk_flows(
+    maker: InterfaceVsBulkMaker, ap_bulk: Structure, interface: InterfaceModel, host: str
+) -> list[tuple[str, Flow]]:
+    """The maker's bulk and interface jobs as two labelled flows (they run side by side)."""
+    bulk, near_carbon = maker.host_jobs(ap_bulk, interface, host)
+    carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+    atoms = len(interface.structure)
+    return [
+        (f"Li barrier: {host} bulk", Flow([bulk], output=bulk.output, name=f"{host} bulk")),
+        (
+            f"Li barriers: {host}/{carbon}, interface and slab centre ({atoms} atoms)",
+            Flow([near_carbon], output=near_carbon.output, name=f"{host}/{carbon}"),
+        ),
+    ]
 
 
 def smallest_tube_on_ap(ap_bulk: Structure) -> InterfaceModel:

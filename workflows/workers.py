@@ -105,8 +105,9 @@ def run_side_by_side(
         listener = QueueListener(queue, handler)
         listener.start()
         try:
+            start = (queue, threads, list(warnings.filters))
             with ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_worker_start, initargs=(queue, threads, list(warnings.filters))
+                workers, mp_context=context, initializer=_worker_start, initargs=start
             ) as pool:
                 futures: list[Future] = [
                     pool.submit(

@@ -3,11 +3,19 @@ by symmetry, and a relaxation that starts on it stays there even where it is a s
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+from jobflow import Flow
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from ionflow.analysis.store import results_store
 from ionflow.inputs.antiperovskite import build_ap_orderings
+from ionflow.workflows.cli import expected_jobs, run_flows
 from ionflow.workflows.embedded import relax_positions, relaxed_host
+from ionflow.workflows.host_hops import host_barriers_job
+from ionflow.workflows.migration import MigrationBarrierMaker
+from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import counted_calculator
 
 
@@ -38,3 +46,23 @@ def test_relaxed_host_leaves_the_symmetric_saddle_it_was_built_on():
         bond = host.lattice.get_cartesian_coords(host[h].frac_coords + image) - host[o].coords
         tilts.append(np.degrees(np.arccos(np.abs(bond).max() / np.linalg.norm(bond))))
     assert max(tilts) > 1.0
+
+
+def test_a_host_relaxed_in_its_job_replaces_itself_by_its_hops_bands(tmp_path):
+    """The bulk AP hop of the main job, its host relaxed inside the flow: the job relaxes the
+    10-atom Li2OHCl cell, cuts the Li vacancy hop and is replaced by its CI-NEB flow; the run
+    counts the jobs it announced and stores the barrier, whose end points are minima."""
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 2), keep=1)[0][0].structure
+    maker = MigrationBarrierMaker(settings=NebSettings(n_images=3, end_point_fmax=0.02))
+    relax_and_cut = host_barriers_job(ap, "AP bulk", "AP bulk", maker)
+    flow = Flow([relax_and_cut], output=relax_and_cut.output)
+    # relax + cut; end points and band of one hop; jobflow's job handing the output on
+    assert expected_jobs(flow) == 4
+    store = results_store(str(tmp_path / "r.json"))
+    assert run_flows([("bulk hop", flow)], store, tmp_path / "runs") == (4, 0)
+    docs = json.loads((tmp_path / "r.json").read_text())
+    (barrier,) = [d for d in docs if d["doc_type"] == "MigrationBarrierDoc"]
+    assert barrier["host"] == "AP bulk" and barrier["location"] == "bulk" and barrier["species"] == "Li"
+    energies = barrier["energies"]
+    assert min(energies) >= min(energies[0], energies[-1]) - 0.01  # no image below an end point
+    assert 0.1 < barrier["forward_barrier"] < 1.5  # a Li vacancy hop in AP (0.3-0.6 eV reported)

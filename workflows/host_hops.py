@@ -1,0 +1,71 @@
+"""Hops cut into a host that is relaxed inside the flow, as a job.
+
+A built host sits on symmetric saddles, so hops are cut into it once its positions are relaxed
+(:func:`~ionflow.workflows.embedded.relaxed_host`). Done while a flow is built, that relaxation
+runs in the submitting process, one host after the other (minutes for a 116-atom nanotube
+model); as a job it runs where the flow runs, beside other flows, and the job then replaces
+itself with the hops' CI-NEB flows (jobflow's ``Response(replace=...)``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from jobflow import Job, Response, job
+from pymatgen.core import Structure
+
+from ionflow.inputs.hops import HopPath, ap_bulk_vacancy_hop, ap_interface_vacancy_hops
+from ionflow.workflows.base import BaseMigrationBarrierMaker
+from ionflow.workflows.embedded import relaxed_host
+from ionflow.workflows.migration import HopBarriersMaker
+
+
+def _ap_bulk(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
+    return [ap_bulk_vacancy_hop(host, host_name=host_name, n_images=n_images)]
+
+
+def _ap_interface(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
+    return ap_interface_vacancy_hops(host, host_name=host_name, n_images=n_images)
+
+
+class HopCut(NamedTuple):
+    """How hops are cut into a relaxed host, and how many it cuts."""
+
+    cut: Callable[[Structure, str, int], list[HopPath]]
+    hops: int
+
+
+HOP_CUTS: dict[str, HopCut] = {
+    "AP bulk": HopCut(_ap_bulk, 1),
+    "AP interface": HopCut(_ap_interface, 2),
+}
+"""The hop cuts by name: the Li vacancy hop of bulk AP; the Li vacancy hops next to the carbon
+and in the slab centre of an AP/carbon interface."""
+
+JOBS_PER_HOP = 2
+"""A barrier maker's jobs per hop: end points, then the band."""
+EXPECTED_JOBS = "expected_jobs"
+"""Job metadata: the jobs this job will have run once replaced (for the progress display)."""
+
+
+@job(name="relax host, cut hops")
+def barriers_in_relaxed_host(
+    structure: Structure, cut: str, host_name: str, barrier_maker: BaseMigrationBarrierMaker
+) -> Response:
+    """Relax ``structure`` on the barrier maker's force field from rattled positions, cut its
+    hops (``HOP_CUTS[cut]``) and replace this job by their CI-NEB flows."""
+    settings = barrier_maker.settings
+    host = relaxed_host(structure, settings.model)
+    hops = HOP_CUTS[cut].cut(host, host_name, settings.n_images)
+    return Response(replace=HopBarriersMaker(name=host_name, barrier_maker=barrier_maker).make(hops))
+
+
+def host_barriers_job(
+    structure: Structure, cut: str, host_name: str, barrier_maker: BaseMigrationBarrierMaker
+) -> Job:
+    """:func:`barriers_in_relaxed_host` as a job that says how many jobs it will have run."""
+    relax_and_cut = barriers_in_relaxed_host(structure, cut, host_name, barrier_maker)
+    # itself, its hops' jobs, and the job jobflow adds to hand the replacing flow's output on
+    relax_and_cut.metadata[EXPECTED_JOBS] = 2 + JOBS_PER_HOP * HOP_CUTS[cut].hops
+    return relax_and_cut
