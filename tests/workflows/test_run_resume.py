@@ -1,7 +1,8 @@
 """`ionflow run` killed part-way and run again recomputes only what was missing.
 
 The run: the vacancy hops of Cu and of Ag in L1_2 CuAg3 on ASE's EMT, two flows (one per
-species) of a few jobs each, side by side in two worker processes (each stores its own flow). It is SIGKILLed as soon as the first flow's barrier is stored;
+species) of a few jobs each, side by side in two worker processes (each stores its own flow).
+It is SIGKILLed as soon as the first flow's barrier is stored;
 the rerun skips every flow whose results that run stored (counted from the jobs it reports
 and the flows' own job counts), keeps the stored document as it was, and runs the rest;
 ``--recompute`` runs everything again.
