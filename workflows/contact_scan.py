@@ -49,20 +49,29 @@ class ContactScanMaker(Maker):
     def make(self, model: InterfaceModel, interface: str) -> Flow:
         """One charge-transfer flow per variant (and its hops' job with a barrier maker); the
         output is their documents' list."""
+        parts = [part for _, part in self.labelled_flows(model, interface)]
+        return Flow(parts, output=[p.output for p in parts], name=f"{self.name} {interface}")
+
+    def labelled_flows(self, model: InterfaceModel, interface: str) -> list[tuple[str, Flow]]:
+        """The scan's parts, each with a label, to run one after another or side by side."""
         if model.polarity is not None and model.polarity.polar and not self.charge_maker.allow_polar:
             raise InputError(
                 interface,
                 "is a polar stack: its variants would show its dipole, not their contacts",
                 "scan a non-polar interface (ionflow build interface --non-polar)",
             )
-        flows = []
+        atoms = len(model.structure)
+        parts: list[tuple[str, Flow]] = []
         for change, variant in contact_variants(model, self.changes).items():
             name = variant_name(interface, change)
             defect = DEFECTS.get(change, "")
-            flows.append(self.charge_maker.make(variant.structure, name, model.termination, defect=defect))
+            flow = self.charge_maker.make(variant.structure, name, model.termination, defect=defect)
+            parts.append((f"charge transfer {name} ({len(variant.structure)} atoms)", flow))
             if self.barrier_maker is not None:
-                flows.append(host_barriers_job(variant.structure, "AP interface", name, self.barrier_maker))
-        return Flow(flows, output=[f.output for f in flows], name=f"{self.name} {interface}")
+                hops = host_barriers_job(variant.structure, "AP interface", name, self.barrier_maker)
+                label = f"Li barriers {name}, interface and slab centre ({atoms} atoms)"
+                parts.append((label, Flow([hops], output=hops.output, name=f"Li hops {name}")))
+        return parts
 
 
 __all__ = ["ContactScanMaker", "variant_name"]

@@ -241,5 +241,6 @@ def _charge_flows(spec: FlowSpec, structure, name: str) -> list[tuple[str, Flow]
     from ionflow.workflows.contact_scan import ContactScanMaker  # deferred: engines (torch, GPAW), ~5 s
 
     model = with_polarity(InterfaceModel(structure, termination, {}, {}), "c")
-    flow = ContactScanMaker(charge_maker=maker, changes=CONTACT_CHANGES).make(model, name)
-    return [(f"contact scan {name} ({len(CONTACT_CHANGES)} variants)", flow)]
+    barriers = ENGINES[spec.engine].barrier_maker(spec)
+    scan = ContactScanMaker(charge_maker=maker, changes=CONTACT_CHANGES, barrier_maker=barriers)
+    return [(f"contact scan: {label}", flow) for label, flow in scan.labelled_flows(model, name)]

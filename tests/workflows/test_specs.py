@@ -62,10 +62,15 @@ def test_a_charges_spec_with_contacts_builds_the_scan(tmp_path):
     model = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.1, max_area=40, vacuum=6.0)
     model.structure.to(filename=str(tmp_path / "iface.json"))
     spec = load_spec(spec_file(tmp_path, "c.yaml", "flow: charges\nstructure: iface.json\ncontacts: true\n"))
-    [(label, flow)] = build_flows(spec)
-    assert label == "contact scan iface (4 variants)"
-    expected = ["charge transfer iface"] + [f"charge transfer iface, {c}" for c in CONTACT_CHANGES[1:]]
-    assert [f.name for f in flow.jobs] == expected  # one charge-transfer flow per variant
+    flows = build_flows(spec)
+    names = ["iface"] + [f"iface, {c}" for c in CONTACT_CHANGES[1:]]
+    expected = []
+    for name in names:  # per variant its charge transfer, then its Li hops (host relaxed in a job)
+        expected += [f"contact scan: charge transfer {name}", f"contact scan: Li barriers {name}"]
+    assert [label.split(" (")[0].rsplit(", interface and", 1)[0] for label, _ in flows] == expected
+    hops = [flow.jobs[0] for label, flow in flows if "Li barriers" in label]
+    assert {job.function_args[1] for job in hops} == {"AP interface"}
+    assert [job.function_args[2] for job in hops] == names  # the host of each variant's rows
 
 
 def test_a_study_spec_is_its_own_submission_and_keeps_its_network_settings(tmp_path):
