@@ -143,10 +143,11 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
-    if contacts:  # the contact scan, small: a Li added at the Li2OH contact (a donor)
-        scan = ContactScanMaker(charge_maker=charge_maker, changes=(LI_INTERSTITIAL,))
-        name = "AP/graphene Li2OH"
-        flows.append((f"contact scan {name}: {LI_INTERSTITIAL}", scan.make(interfaces["Li2OH"], name)))
+    if contacts:  # the contact scan, small: a Li added at the Li2OH contact (a donor), its
+        # charge transfer and its Li hops beside the built contact's
+        scan = ContactScanMaker(charge_maker=charge_maker, changes=(LI_INTERSTITIAL,), barrier_maker=ap_neb)
+        parts = scan.labelled_flows(interfaces["Li2OH"], "AP/graphene Li2OH")
+        flows += [(f"contact scan: {label}", flow) for label, flow in parts]
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
     # onto the site between), which the table then reports as no hop
     hops = dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1})
