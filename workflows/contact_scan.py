@@ -60,13 +60,13 @@ class ContactScanMaker(Maker):
                 "is a polar stack: its variants would show its dipole, not their contacts",
                 "scan a non-polar interface (ionflow build interface --non-polar)",
             )
-        atoms = len(model.structure)
         parts: list[tuple[str, Flow]] = []
         for change, variant in contact_variants(model, self.changes).items():
             name = variant_name(interface, change)
             defect = DEFECTS.get(change, "")
             flow = self.charge_maker.make(variant.structure, name, model.termination, defect=defect)
-            parts.append((f"charge transfer {name} ({len(variant.structure)} atoms)", flow))
+            atoms = len(variant.structure)
+            parts.append((f"charge transfer {name} ({atoms} atoms)", flow))
             if self.barrier_maker is not None:
                 hops = host_barriers_job(variant.structure, "AP interface", name, self.barrier_maker)
                 label = f"Li barriers {name}, interface and slab centre ({atoms} atoms)"

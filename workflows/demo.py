@@ -59,13 +59,18 @@ class InterfaceVsBulkMaker(Maker):
     def host_jobs(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> list[Job]:
         """The bulk job (bulk AP in the interface's in-plane cell) and the interface job, to run
         as one flow or as two side by side."""
-        carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+        carbon = carbon_name(interface)
         return [
             host_barriers_job(
                 bulk_in_plane_cell(ap_bulk, interface), "AP bulk", f"{host} bulk", self.barrier_maker
             ),
             host_barriers_job(interface.structure, "AP interface", f"{host}/{carbon}", self.barrier_maker),
         ]
+
+
+def carbon_name(interface: InterfaceModel) -> str:
+    """The carbon of an AP/carbon model, as its hosts' names say it: CNT or graphene."""
+    return "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
 
 
 def bulk_in_plane_cell(ap_bulk: Structure, interface: InterfaceModel) -> Structure:
@@ -87,7 +92,7 @@ def interface_vs_bulk_hops(
     """The same hops as :class:`InterfaceVsBulkMaker`, cut here (its hosts relaxed on
     ``force_field`` from rattled positions, :func:`~ionflow.workflows.embedded.relaxed_host`):
     for the benchmark, which runs the bands itself."""
-    carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+    carbon = carbon_name(interface)
     bulk = relaxed_host(bulk_in_plane_cell(ap_bulk, interface), force_field)
     hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
     return hops + ap_interface_vacancy_hops(
@@ -175,7 +180,7 @@ def interface_vs_bulk_flows(
 ) -> list[tuple[str, Flow]]:
     """The maker's bulk and interface jobs as two labelled flows (they run side by side)."""
     bulk, near_carbon = maker.host_jobs(ap_bulk, interface, host)
-    carbon = "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
+    carbon = carbon_name(interface)
     atoms = len(interface.structure)
     return [
         (f"Li barrier: {host} bulk", Flow([bulk], output=bulk.output, name=f"{host} bulk")),
