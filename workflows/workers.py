@@ -28,7 +28,11 @@ from maggma.core import Store
 from monty.json import MontyDecoder, MontyEncoder
 
 JOB_LOGGER = "jobflow.core.job"
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+"""Thread counts the workers' libraries read on import. Numba's (baderkit) matters: its OpenMP
+layer sets the process's OpenMP thread count, which torch shares; left at one per core, two
+workers ran four busy threads on two cores after their first Bader analysis, and CHGNet
+relaxations took 5x longer."""
 
 
 def default_workers() -> int:
