@@ -505,7 +505,8 @@ def run_demo(
     contacts: Annotated[
         bool,
         typer.Option(
-            help="Add the contact scan's donor: a Li added at the Li2OH contact (several minutes more)."
+            help="Scan every contact variant of the Li2OH face (Br at the contact, a Li donor, a Li "
+            "vacancy), not only the main job's donor (each variant several minutes more)."
         ),
     ] = False,
     cnt: Annotated[

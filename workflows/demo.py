@@ -15,7 +15,7 @@ from pymatgen.core import Structure
 
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
-from ionflow.inputs.contacts import LI_INTERSTITIAL
+from ionflow.inputs.contacts import CONTACT_CHANGES, LI_INTERSTITIAL
 from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
 from ionflow.inputs.interface import (
     InterfaceModel,
@@ -123,17 +123,18 @@ def dual_ion_hops(n_images: int, max_hops: int | dict[str, int] = 1) -> list:
 
 
 def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
-    """The demo's flows, each with a label.
+    """The demo's flows, each with a label, the longest first (workers take them in order).
 
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the 52-atom AP cells keep
-    the main job near 10 minutes on 2 cores; the Li/Cu argyrodite hops use 5 images.
-    ``quick`` (a smoke test) runs the Li2OH interface only, on a coarser grid. ``contacts`` adds
-    the contact scan's donor on the Li2OH face (one more charge-transfer flow, several minutes
-    on 2 cores, beyond the main job's 15: its GPAW SCF on the doped graphene converges slowly).
-    ``cnt`` adds the Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in its
-    2 x 2 in-plane cell, the hop under the tube and the slab-centre hop; it is not in the main job by default
-    (its hosts alone, 80 and 116 atoms relaxed on CHGNet, took 3.4 min on an idle 2-core machine,
-    and its bands had not finished 16 min later on a shared one: beyond the main job's 15 minutes).
+    the main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
+    images. The contact scan's donor (a Li added at the Li2OH contact) runs with its charge
+    transfer and its Li hops; ``contacts`` scans every variant of that face instead. ``quick``
+    (a smoke test) runs the Li2OH interface only, on a coarser grid, without the scan.
+    ``cnt`` adds the Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in
+    its 2 x 2 in-plane cell, the hop under the tube and the slab-centre hop. Not in the main job:
+    measured 2026-12-06 with two workers, the tube's host relaxed in 145 s, but the end points
+    of its first hop (115 atoms, to 0.005 eV/Å) took another 5 min, and the 2 x 2 bulk hop's
+    end points relaxed into one minimum (no barrier to compare with).
     """
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
@@ -155,11 +156,14 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         flows.append((label, charge_maker.make(model.structure, name, termination)))
-    if contacts:  # the contact scan, small: a Li added at the Li2OH contact (a donor), its
-        # charge transfer and its Li hops beside the built contact's
-        scan = ContactScanMaker(charge_maker=charge_maker, changes=(LI_INTERSTITIAL,), barrier_maker=ap_neb)
-        parts = scan.labelled_flows(interfaces["Li2OH"], "AP/graphene Li2OH")
-        flows += [(f"contact scan: {label}", flow) for label, flow in parts]
+    # the contact scan, small: a Li added at the Li2OH contact (a donor), its charge transfer and
+    # its Li hops beside the built contact's; every variant with ``contacts``
+    changes = CONTACT_CHANGES[1:] if contacts else () if quick else (LI_INTERSTITIAL,)
+    scan = ContactScanMaker(charge_maker=charge_maker, changes=changes, barrier_maker=ap_neb)
+    flows += [
+        (f"contact scan: {label}", flow)
+        for label, flow in scan.labelled_flows(interfaces["Li2OH"], "AP/graphene Li2OH")
+    ]
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
     # onto the site between), which the table then reports as no hop
     hops = dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1})

@@ -74,8 +74,8 @@ class FlowSpec(BaseModel):
     contacts: bool = Field(
         False,
         description="charges: the contact scan, the interface as built and with Br at the contact, "
-        "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts); demo: its donor "
-        "on the Li2OH face",
+        "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts), each with its Li "
+        "hops; demo: every variant of the Li2OH face (the main job itself runs the donor)",
     )
     quick: bool = False
     cnt: bool = Field(
