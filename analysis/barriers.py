@@ -154,23 +154,36 @@ def bulk_host(slab_host: str) -> str:
     return f"{slab_host.split('/')[0]} bulk"
 
 
+def slab_of(host: str, slabs: set[str]) -> str | None:
+    """The slab whose centre hop checks ``host``: its own, or for a contact variant
+    ("AP/graphene, Li interstitial at the contact") the slab of the contact as built."""
+    base = host.split(", ")[0]
+    return host if host in slabs else base if base in slabs else None
+
+
 def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float | None]]:
     """Per slab host and engine with a usable slab-centre and bulk hop: (host, engine, slab-centre
-    E_KRA, bulk E_KRA, interface E_KRA or None). ``frame`` has the raw columns (before renaming)."""
+    E_KRA, bulk E_KRA, interface E_KRA or None); a contact variant's interface hop, computed
+    without a slab-centre hop of its own, is checked by its built contact's slab
+    (:func:`slab_of`). ``frame`` has the raw columns (before renaming)."""
     usable = usable_rows(frame, "saddle_interior")
+    slab_rows = usable[usable["location"].isin(["slab-centre", "interface"])]
     found = []
-    for (host, engine), rows in usable[usable["location"] == "slab-centre"].groupby(["host", "engine"]):
-        bulk = usable[(usable["host"] == bulk_host(host)) & (usable["engine"] == engine)]
-        if bulk.empty:
+    for (host, engine), _ in slab_rows.groupby(["host", "engine"]):
+        same_engine = usable[usable["engine"] == engine]
+        centres = same_engine[same_engine["location"] == "slab-centre"]
+        slab = slab_of(host, set(centres["host"]))
+        if slab is None:
             continue
-        interface = usable[
-            (usable["host"] == host) & (usable["engine"] == engine) & (usable["location"] == "interface")
-        ]
+        bulk = same_engine[same_engine["host"] == bulk_host(slab)]
+        interface = same_engine[(same_engine["host"] == host) & (same_engine["location"] == "interface")]
+        if bulk.empty or (slab != host and interface.empty):
+            continue
         found.append(
             (
                 host,
                 engine,
-                float(rows["kra_barrier"].min()),
+                float(centres[centres["host"] == slab]["kra_barrier"].min()),
                 float(bulk["kra_barrier"].min()),
                 float(interface["kra_barrier"].min()) if not interface.empty else None,
             )

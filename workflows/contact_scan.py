@@ -37,8 +37,9 @@ class ContactScanMaker(Maker):
     changes
         The variants (:data:`~ionflow.inputs.contacts.CONTACT_CHANGES`), the built contact first.
     barrier_maker
-        When given, each variant's Li+ hops next to the carbon and in the slab centre too (host
-        ``<interface>, <variant>``), on this maker's engine.
+        When given, each variant's Li+ hop next to the carbon too (host ``<host>, <variant>``),
+        on this maker's engine; the contact as built also gets its slab-centre hop, which checks
+        every variant's slab (a variant changes only the contact).
     """
 
     name: str = "contact scan"
@@ -52,8 +53,11 @@ class ContactScanMaker(Maker):
         parts = [part for _, part in self.labelled_flows(model, interface)]
         return Flow(parts, output=[p.output for p in parts], name=f"{self.name} {interface}")
 
-    def labelled_flows(self, model: InterfaceModel, interface: str) -> list[tuple[str, Flow]]:
-        """The scan's parts, each with a label, to run one after another or side by side."""
+    def labelled_flows(
+        self, model: InterfaceModel, interface: str, host: str | None = None
+    ) -> list[tuple[str, Flow]]:
+        """The scan's parts, each with a label, to run one after another or side by side;
+        ``host``: the hops' host name of the contact as built (default ``interface``)."""
         if model.polarity is not None and model.polarity.polar and not self.charge_maker.allow_polar:
             raise InputError(
                 interface,
@@ -68,9 +72,14 @@ class ContactScanMaker(Maker):
             atoms = len(variant.structure)
             parts.append((f"charge transfer {name} ({atoms} atoms)", flow))
             if self.barrier_maker is not None:
-                hops = host_barriers_job(variant.structure, "AP interface", name, self.barrier_maker)
-                label = f"Li barriers {name}, interface and slab centre ({atoms} atoms)"
-                parts.append((label, Flow([hops], output=hops.output, name=f"Li hops {name}")))
+                built = change == AS_BUILT
+                hop_host = variant_name(host or interface, change)
+                cut, where = (
+                    ("AP interface", "interface and slab centre") if built else ("AP contact", "interface")
+                )
+                hops = host_barriers_job(variant.structure, cut, hop_host, self.barrier_maker)
+                label = f"Li barriers {hop_host}, {where} ({atoms} atoms)"
+                parts.append((label, Flow([hops], output=hops.output, name=f"Li hops {hop_host}")))
         return parts
 
 

@@ -29,6 +29,10 @@ def _ap_interface(host: Structure, host_name: str, n_images: int) -> list[HopPat
     return ap_interface_vacancy_hops(host, host_name=host_name, n_images=n_images)
 
 
+def _ap_contact(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
+    return [hop for hop in _ap_interface(host, host_name, n_images) if hop.location == "interface"]
+
+
 class HopCut(NamedTuple):
     """How hops are cut into a relaxed host, and how many it cuts."""
 
@@ -39,9 +43,11 @@ class HopCut(NamedTuple):
 HOP_CUTS: dict[str, HopCut] = {
     "AP bulk": HopCut(_ap_bulk, 1),
     "AP interface": HopCut(_ap_interface, 2),
+    "AP contact": HopCut(_ap_contact, 1),
 }
 """The hop cuts by name: the Li vacancy hop of bulk AP; the Li vacancy hops next to the carbon
-and in the slab centre of an AP/carbon interface."""
+and in the slab centre of an AP/carbon interface; the one next to the carbon only (a contact
+variant, whose slab centre is its built contact's)."""
 
 JOBS_PER_HOP = 2
 """A barrier maker's jobs per hop: end points, then the band."""

@@ -343,3 +343,36 @@ def test_interface_vs_bulk_is_stated_only_when_the_slab_centre_is_bulk_like(tmp_
     # bulk on another engine only: no like-for-like pair, nothing said
     frame, lines = table((0.596, 0.410), bulk_engine="embedded:SevenNet")
     assert lines == [] and set(frame["note"]) == {""}
+
+
+def test_a_contact_variant_is_checked_by_its_built_contacts_slab(tmp_path):
+    """A contact variant's interface hop (host "<slab>, <variant>", no slab-centre hop of its
+    own: the variant changes only the contact) is compared with bulk when its built contact's
+    slab centre is bulk-like, and flagged with that slab when it is not."""
+    from ionflow.analysis.barriers import barrier_frame, barrier_statements
+    from ionflow.analysis.store import results_store, save_results
+
+    def table(centre: tuple[float, float]):
+        store = results_store(tmp_path / f"r{len(list(tmp_path.iterdir()))}.json")
+        save_results(
+            store,
+            [
+                _hop_doc("AP bulk", "bulk", 0.443, 0.122),
+                _hop_doc("AP/graphene", "interface", 0.429, 0.247),
+                _hop_doc("AP/graphene", "slab-centre", *centre),
+                _hop_doc("AP/graphene, Li interstitial at the contact", "interface", 0.30, 0.10),
+            ],
+        )
+        frame = barrier_frame(store)
+        return frame, barrier_statements(frame)
+
+    frame, lines = table((0.596, 0.410))
+    (variant,) = [line for line in lines if line.startswith("AP/graphene, Li interstitial")]
+    # E_KRA 0.30 - 0.10/2 = 0.25 eV against bulk's 0.443 - 0.061 = 0.382 eV
+    assert "interface hop -0.13 eV against bulk" in variant and "slab centre 0.39 eV" in variant
+    assert set(frame["note"]) == {""}
+    frame, lines = table((0.687, 0.410))  # the slab is not bulk-like: neither is compared
+    (line,) = lines  # said once, for the slab; each interface row carries the note
+    assert line.startswith("AP/graphene (embedded:CHGNet): interface vs bulk not reported")
+    notes = frame[frame["location"] == "interface"]["note"]
+    assert all(n.startswith("slab not bulk-like") for n in notes) and len(notes) == 2
