@@ -500,13 +500,13 @@ def run_demo(
     recompute: Recompute = False,
     workers: Workers = None,
     quick: Annotated[
-        bool, typer.Option(help="Li2OH interface only, coarser DFT grid, 3 images everywhere (a smoke test).")
+        bool, typer.Option(help="Coarser DFT grid, 3 images everywhere, no contact scan (a smoke test).")
     ] = False,
     contacts: Annotated[
         bool,
         typer.Option(
-            help="Scan every contact variant of the Li2OH face (Br at the contact, a Li donor, a Li "
-            "vacancy), not only the main job's donor (each variant several minutes more)."
+            help="Scan every contact: the LiCl face as built, and Br, a Li donor or a Li vacancy at "
+            "the Li2OH face, not only the main job's donor (each several minutes more)."
         ),
     ] = False,
     cnt: Annotated[

@@ -127,9 +127,10 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
 
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the 52-atom AP cells keep
     the main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
-    images. The contact scan's donor (a Li added at the Li2OH contact) runs with its charge
-    transfer and its Li hops; ``contacts`` scans every variant of that face instead. ``quick``
-    (a smoke test) runs the Li2OH interface only, on a coarser grid, without the scan.
+    images. The AP/graphene interface is the Li2OH face; the contact scan's donor (a Li added
+    at that contact) runs with its charge transfer and its Li hop. ``contacts`` scans every
+    contact instead: the LiCl face as built, and Br, the donor or a Li vacancy at the Li2OH
+    face. ``quick`` (a smoke test): a coarser grid, 3 images everywhere, no scan.
     ``cnt`` adds the Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in
     its 2 x 2 in-plane cell, the hop under the tube and the slab-centre hop. Not in the main job:
     measured 2026-12-06 with two workers, the tube's host relaxed in 145 s, but the end points
@@ -150,7 +151,8 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
         )
         flows += [under_tube, tube_bulk]
     charges, interfaces = [], {}
-    for termination in ("Li2OH",) if quick else ("LiCl", "Li2OH"):
+    # the LiCl face as built joins with ``contacts`` (termination is one of the scan's axes)
+    for termination in ("LiCl", "Li2OH") if contacts else ("Li2OH",):
         model = build_ap_graphene_interface(ap_bulk, termination=termination, max_strain=0.08, vacuum=8.0)
         name = f"AP/graphene {termination}"
         interfaces[termination] = model

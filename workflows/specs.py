@@ -75,7 +75,8 @@ class FlowSpec(BaseModel):
         False,
         description="charges: the contact scan, the interface as built and with Br at the contact, "
         "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts), each with its Li "
-        "hops; demo: every variant of the Li2OH face (the main job itself runs the donor)",
+        "hops; demo: the LiCl face as built and every variant of the Li2OH face (the main job itself "
+        "runs the donor)",
     )
     quick: bool = False
     cnt: bool = Field(
