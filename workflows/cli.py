@@ -192,20 +192,23 @@ def _run_flows(
         job_logger.propagate = False  # the progress display is the only reader
         try:
             if workers > 1 and len(todo) > 1:
-                run_side_by_side(run_flow, todo, store, work_dir, data, min(workers, len(todo)), handler)
+                ran = run_side_by_side(
+                    run_flow, todo, store, work_dir, data, min(workers, len(todo)), handler
+                )
             else:
-                for label, flow, key, jobs in todo:
-                    run_flow(label, flow, key, jobs, store, work_dir, data)
+                ran = sum(
+                    run_flow(label, flow, key, jobs, store, work_dir, data) for label, flow, key, jobs in todo
+                )
         finally:
             job_logger.removeHandler(handler)
             job_logger.setLevel(level)
             job_logger.propagate = propagate
     console.print(
-        f"ran {handler.done} jobs in {len(todo)} flows; skipped {skipped} flows already stored"
+        f"ran {ran} jobs in {len(todo)} flows; skipped {skipped} flows already stored"
         + (" (--recompute runs them again)" if skipped else ""),
         highlight=False,
     )
-    return handler.done, skipped
+    return ran, skipped
 
 
 def expected_jobs(flow: Flow) -> int:
@@ -215,9 +218,9 @@ def expected_jobs(flow: Flow) -> int:
 
 def run_flow(
     label: str, flow: Flow, key: str, jobs: int, store: Store, work_dir: Path, data: Store | None
-) -> None:
+) -> int:
     """Run one flow with ``jobflow.run_locally`` and store its results together with the record
-    that it finished, in one write (here or in a worker process)."""
+    that it finished, in one write (here or in a worker process); return the jobs it ran."""
     from jobflow import run_locally
 
     if not console.is_terminal:
@@ -245,6 +248,7 @@ def run_flow(
         provenance=Provenance(flow_uuid=flow.uuid),
     )
     save_results(store, [*docs, record])
+    return sum(len(runs) for runs in responses.values())  # a replaced job ran twice under its uuid
 
 
 def run_spec(

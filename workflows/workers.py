@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
+from typing import Any
 
 from jobflow import Flow
 from maggma.core import Store
@@ -68,11 +69,11 @@ def _worker_start(queue, threads: int, filters: list) -> None:
     logger.propagate = False
 
 
-def _to_json(obj) -> str:
+def _to_json(obj: Flow | Store) -> str:
     return json.dumps(obj.as_dict(), cls=MontyEncoder)
 
 
-def _from_json(text: str):
+def _from_json(text: str) -> Any:
     return json.loads(text, cls=MontyDecoder)
 
 
@@ -85,23 +86,24 @@ def _run_in_worker(
     store: str,
     work_dir: Path,
     data: str | None,
-) -> None:
+) -> int:
     data_store = None if data is None else _from_json(data)
-    run_one(label, _from_json(flow), key, jobs, _from_json(store), work_dir, data_store)
+    return run_one(label, _from_json(flow), key, jobs, _from_json(store), work_dir, data_store)
 
 
 def run_side_by_side(
-    run_one: Callable[..., None],
+    run_one: Callable[..., int],
     todo: list[tuple[str, Flow, str, int]],
     store: Store,
     work_dir: Path,
     data: Store | None,
     workers: int,
     handler: logging.Handler,
-) -> None:
+) -> int:
     """Run ``run_one(label, flow, key, jobs, store, work_dir, data)`` for each flow of ``todo``
-    in ``workers`` processes, job progress to ``handler``. The first failure is raised once the
-    flows already running have finished (and stored their results); none is started after it."""
+    in ``workers`` processes, job progress to ``handler``; return the jobs they ran. The first
+    failure is raised once the flows already running have finished (and stored their results);
+    none is started after it."""
     context = multiprocessing.get_context("spawn")
     threads = max(1, default_workers() // workers)
     with context.Manager() as manager, threads_per_worker(threads):
@@ -134,5 +136,6 @@ def run_side_by_side(
                         future.cancel()
                     wait(pending)
                     raise failed[0].exception()
+                return sum(future.result() for future in futures)
         finally:
             listener.stop()
