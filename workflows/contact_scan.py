@@ -15,7 +15,7 @@ from ionflow.inputs.errors import InputError
 from ionflow.inputs.interface import InterfaceModel
 from ionflow.workflows.base import BaseChargeTransferMaker, BaseMigrationBarrierMaker
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
-from ionflow.workflows.host_hops import host_barriers_job
+from ionflow.workflows.host_hops import host_barriers_job, host_flow
 
 
 def variant_name(interface: str, change: str) -> str:
@@ -79,7 +79,7 @@ class ContactScanMaker(Maker):
                 )
                 hops = host_barriers_job(variant.structure, cut, hop_host, self.barrier_maker)
                 label = f"Li barriers {hop_host}, {where} ({atoms} atoms)"
-                parts.append((label, Flow([hops], output=hops.output, name=f"Li hops {hop_host}")))
+                parts.append((label, host_flow(hops)))
         return parts
 
 

@@ -27,7 +27,7 @@ from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.contact_scan import ContactScanMaker
 from ionflow.workflows.embedded import relax_positions, relaxed_host
-from ionflow.workflows.host_hops import host_barriers_job
+from ionflow.workflows.host_hops import host_barriers_job, host_flow
 from ionflow.workflows.migration import MigrationBarrierMaker
 from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
 
@@ -188,15 +188,11 @@ def interface_vs_bulk_flows(
     maker: InterfaceVsBulkMaker, ap_bulk: Structure, interface: InterfaceModel, host: str
 ) -> list[tuple[str, Flow]]:
     """The maker's bulk and interface jobs as two labelled flows (they run side by side)."""
-    bulk, near_carbon = maker.host_jobs(ap_bulk, interface, host)
-    carbon = carbon_name(interface)
+    bulk, near_carbon = (host_flow(job) for job in maker.host_jobs(ap_bulk, interface, host))
     atoms = len(interface.structure)
     return [
-        (f"Li barrier: {host} bulk", Flow([bulk], output=bulk.output, name=f"{host} bulk")),
-        (
-            f"Li barriers: {host}/{carbon}, interface and slab centre ({atoms} atoms)",
-            Flow([near_carbon], output=near_carbon.output, name=f"{host}/{carbon}"),
-        ),
+        (f"Li barrier: {bulk.name}", bulk),
+        (f"Li barriers: {near_carbon.name}, interface and slab centre ({atoms} atoms)", near_carbon),
     ]
 
 

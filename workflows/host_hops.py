@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from jobflow import Job, Response, job
+from jobflow import Flow, Job, Response, job
 from pymatgen.core import Structure
 
 from ionflow.inputs.hops import HopPath, ap_bulk_vacancy_hop, ap_interface_vacancy_hops
@@ -75,3 +75,8 @@ def host_barriers_job(
     # itself, its hops' jobs, and the job jobflow adds to hand the replacing flow's output on
     relax_and_cut.metadata[EXPECTED_JOBS] = 2 + JOBS_PER_HOP * HOP_CUTS[cut].hops
     return relax_and_cut
+
+
+def host_flow(relax_and_cut: Job) -> Flow:
+    """A :func:`host_barriers_job` as a flow of its own (to run beside others), named by its host."""
+    return Flow([relax_and_cut], output=relax_and_cut.output, name=relax_and_cut.function_args[2])
