@@ -509,15 +509,16 @@ def run_demo(
     contacts: Annotated[
         bool,
         typer.Option(
-            help="Scan every contact: the LiCl face as built, and Br, a Li donor or a Li vacancy at "
-            "the Li2OH face, not only the main job's donor (each several minutes more)."
+            help="Scan every contact: the LiCl face as built; Br, a Li donor or a Li vacancy at "
+            "the Li2OH face; the (5,0) nanotube as built (graphene vs CNT), not only the main job's "
+            "donor (each several minutes more)."
         ),
     ] = False,
     cnt: Annotated[
         bool,
         typer.Option(
-            help="Add the Li hops under a (3,3) nanotube: bulk AP 2x2, under the tube, slab centre "
-            "(more than 15 min more on 2 cores)."
+            help="Add the Li hops under a (5,0) nanotube on the graphene's slab and cell: under the "
+            "tube and in its slab's centre, against the same bulk hop (~8 min more on 2 cores)."
         ),
     ] = False,
 ) -> None:
@@ -537,7 +538,7 @@ def run_demo(
     print_frame(
         charge_frame(store),
         "table",
-        "Charge transfer across AP/graphene (Bader; e⁻ AP→C > 0: AP gave electrons)",
+        "Charge transfer across AP/carbon (Bader; e⁻ AP→C > 0: AP gave electrons)",
     )
     frame = barrier_frame(store)
     print_frame(frame, "table", "Migration barriers (CI-NEB)")

@@ -129,27 +129,42 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
     the main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
     images. The AP/graphene interface is the Li2OH face; the contact scan's donor (a Li added
     at that contact) runs with its charge transfer and its Li hop. ``contacts`` scans every
-    contact instead: the LiCl face as built, and Br, the donor or a Li vacancy at the Li2OH
-    face. ``quick`` (a smoke test): a coarser grid, 3 images everywhere, no scan.
-    ``cnt`` adds the Li hops under a (3,3) nanotube (:func:`smallest_tube_on_ap`): bulk AP in
-    its 2 x 2 in-plane cell, the hop under the tube and the slab-centre hop. Not in the main job:
-    measured 2026-12-06 with two workers, the tube's host relaxed in 145 s, but the end points
-    of its first hop (115 atoms, to 0.005 eV/Å) took another 5 min, and the 2 x 2 bulk hop's
-    end points relaxed into one minimum (no barrier to compare with).
+    contact instead: the LiCl face as built, Br, the donor or a Li vacancy at the Li2OH face,
+    and the nanotube as built (its charge transfer and its Li hops: graphene vs CNT).
+    ``quick`` (a smoke test): a coarser grid, 3 images everywhere, no scan. ``cnt`` adds the Li
+    hops under a (5,0) nanotube (:func:`smallest_tube_on_ap`: the graphene's slab and cell, so
+    the same bulk hop checks both), next to the tube and in its slab's centre. Not in the main
+    job: measured 2026-12-06 on one core beside another job, the tube's host and its two hops
+    took 501 s (57 s the host, 152 + 167 s the end points, 55 + 70 s the bands), which the main
+    job's 15 minutes on 2 cores do not hold beside the graphene's flows.
     """
+    host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
+    # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
+    # onto the site between), which the table then reports as no hop; Cu's first (the longest)
+    hops = sorted(
+        dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1}), key=lambda h: h.species != "Cu"
+    )
+    dual_ion = [
+        (f"CI-NEB {hop.species} {hop.hop_id} Li6PS5Cl:Cu ({len(hop.initial)} atoms)", host_neb.make(hop))
+        for hop in hops
+    ]
+    return ap_carbon_flows(quick, cnt, contacts) + dual_ion
+
+
+def ap_carbon_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
+    """The demo's AP/carbon flows (:func:`demo_flows` has the options), the longest first."""
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
     charge_maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=dft, period=AP_PERIOD))
     ap_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3))
-    host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
     flows: list[tuple[str, Flow]] = []
-    if cnt:  # first: workers take the flows in this order, and the tube's hops take longest
-        tube = smallest_tube_on_ap(ap_bulk)
-        cells = "x".join(str(row[k]) for k, row in enumerate(tube.info["ap_in_plane_supercell"]))
-        tube_bulk, under_tube = interface_vs_bulk_flows(
-            InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, tube, f"AP {cells}"
+    tube = smallest_tube_on_ap(ap_bulk) if cnt or contacts else None
+    if tube is not None:  # first: workers take the flows in this order
+        # the tube's slab and in-plane cell are the graphene's: its hops share their bulk hop
+        _, under_tube = interface_vs_bulk_flows(
+            InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, tube, "AP"
         )
-        flows += [under_tube, tube_bulk]
+        flows.append(under_tube)
     charges, interfaces = [], {}
     # the LiCl face as built joins with ``contacts`` (termination is one of the scan's axes)
     for termination in ("LiCl", "Li2OH") if contacts else ("Li2OH",):
@@ -158,6 +173,9 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         charges.append((label, charge_maker.make(model.structure, name, termination)))
+    if contacts and tube is not None:  # graphene vs CNT: the scan's carbon axis, as built
+        label = f"charge transfer AP/CNT Li2OH ({len(tube.structure)} atoms)"
+        charges.append((label, charge_maker.make(tube.structure, "AP/CNT Li2OH", "Li2OH")))
     # the contact scan, small: a Li added at the Li2OH contact (a donor), its charge transfer and
     # its Li hop next to the carbon (its slab checked by the built contact's slab centre, host
     # "AP/graphene" below); every variant with ``contacts``
@@ -169,19 +187,10 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
     bulk, near_graphene = interface_vs_bulk_flows(
         InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, interfaces["Li2OH"], "AP"
     )
-    # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
-    # onto the site between), which the table then reports as no hop; Cu's first (the longest)
-    hops = sorted(
-        dual_ion_hops(host_neb.settings.n_images, {"Li": 3, "Cu": 1}), key=lambda h: h.species != "Cu"
-    )
-    dual_ion = [
-        (f"CI-NEB {hop.species} {hop.hop_id} Li6PS5Cl:Cu ({len(hop.initial)} atoms)", host_neb.make(hop))
-        for hop in hops
-    ]
     # the longest first (measured on one core each, 2026-12-06): the scan's charge transfer and
-    # the interface hops, then the scan's hops, the charge transfers, bulk and the argyrodite
-    flows += [*scan_flows[:1], near_graphene, *scan_flows[1:], *charges[::-1], bulk, *dual_ion]
-    return flows
+    # the interface hops, then the scan's hops, the charge transfers and bulk (the argyrodite's
+    # hops, the shortest, follow in demo_flows)
+    return [*flows, *scan_flows[:1], near_graphene, *scan_flows[1:], *charges[::-1], bulk]
 
 
 def interface_vs_bulk_flows(
@@ -197,16 +206,19 @@ def interface_vs_bulk_flows(
 
 
 def smallest_tube_on_ap(ap_bulk: Structure) -> InterfaceModel:
-    """The main job's nanotube: a (3,3) CNT (4.1 Å across, the thinnest the builder makes)
-    lying on the Li2OH face of the same AP slab as the graphene's, over 2 x 2 AP cells (the
-    tube strained 7 % along its axis to fit two AP cells; 116 atoms). A toy next to the seed
-    study's tubes, kept small for the laptop: the cluster path takes the (6,6) model."""
+    """The main job's nanotube: a (5,0) CNT (3.9 Å across) lying on the Li2OH face of the same
+    AP slab as the graphene's, in the same 1 x 2 AP in-plane cell (60 atoms): along the AP's a
+    axis one tube period (4.26 Å) fits one AP cell with the tube compressed 7.4 % (the graphene
+    is strained 7 % too, the AP slab not at all), and across it 4.0 Å of vacuum separate the
+    tube from its image. Same slab, same cell: its hops compare with the same bulk AP hop as
+    the graphene's. A toy beside the seed study's tubes (tens of nm across, locally graphene):
+    what it adds is the curvature; the cluster path takes the (6,6) model."""
     return build_cnt_on_ap(
         ap_bulk,
-        chirality=(3, 3),
+        chirality=(5, 0),
         termination="Li2OH",
         clearance=3.0,
-        max_length=8.0,
+        max_length=4.0,
         max_strain=0.08,
         vacuum=8.0,
     )

@@ -75,14 +75,14 @@ class FlowSpec(BaseModel):
         False,
         description="charges: the contact scan, the interface as built and with Br at the contact, "
         "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts), each with its Li "
-        "hops; demo: the LiCl face as built and every variant of the Li2OH face (the main job itself "
-        "runs the donor)",
+        "hops; demo: the LiCl face as built, every variant of the Li2OH face and the (5,0) nanotube as "
+        "built (graphene vs CNT; the main job itself runs the donor)",
     )
     quick: bool = False
     cnt: bool = Field(
         False,
-        description="demo: add the Li hops under a (3,3) nanotube (bulk 2x2, under the tube, slab centre; "
-        "more than 15 min more on 2 cores)",
+        description="demo: add the Li hops under a (5,0) nanotube on the graphene's slab and cell (under "
+        "the tube and in its slab's centre, against the same bulk hop)",
     )
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
     dft: dict[str, Any] = Field(

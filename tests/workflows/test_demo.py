@@ -18,7 +18,7 @@ def test_quick_demo_prints_both_tables_and_stores_everything(tmp_path):
         timeout=1800,
     )
     assert run.returncode == 0, run.stderr[-2000:]
-    assert "Charge transfer across AP/graphene" in run.stdout and "Migration barriers" in run.stdout
+    assert "Charge transfer across AP/carbon" in run.stdout and "Migration barriers" in run.stdout
     docs = json.loads((tmp_path / "r.json").read_text())
     kinds = [d["doc_type"] for d in docs]
     assert kinds.count("InterfaceChargeTransferDoc") == 1
@@ -30,3 +30,52 @@ def test_quick_demo_prints_both_tables_and_stores_everything(tmp_path):
             assert doc["engine"].startswith("embedded:") and doc["wall_time_s"] > 0
     # nothing written outside the work folder and the results file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ionflow-runs", "r.json", "r.json.lock"]
+
+
+def test_the_main_jobs_tube_lies_on_the_graphenes_slab_in_its_cell():
+    """The CNT row compares with the graphene's: the same AP slab (atoms, cell, no strain on
+    the AP), non-polar, so both interfaces' hops are checked against one bulk hop; the tube
+    does not touch its periodic image (more than graphite's 3.35 Å between walls)."""
+    import numpy as np
+
+    from ionflow.inputs.antiperovskite import build_ap_orderings
+    from ionflow.inputs.interface import build_ap_graphene_interface
+    from ionflow.workflows.demo import bulk_in_plane_cell, smallest_tube_on_ap
+
+    ap = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
+    tube = smallest_tube_on_ap(ap)
+    graphene = build_ap_graphene_interface(ap, termination="Li2OH", max_strain=0.08, vacuum=8.0)
+    assert tube.info["kind"] == "CNT/AP" and not tube.polarity.polar
+    assert tube.info["ap_in_plane_supercell"] == graphene.info["ap_in_plane_supercell"]
+    assert np.allclose(tube.structure.lattice.abc[:2], graphene.structure.lattice.abc[:2])
+    assert tube.strain["side"] == "carbon" and graphene.strain["side"] == "carbon"
+
+    def ap_slab(model):
+        s = model.structure
+        ap_sites = [i for i, r in enumerate(s.site_properties["region"]) if r == "AP"]
+        xyz = s.cart_coords[ap_sites] - s.cart_coords[ap_sites].min(axis=0)
+        order = np.lexsort(xyz.T.round(3))
+        return [s[i].specie.symbol for i in np.array(ap_sites)[order]], xyz[order]
+
+    (tube_species, tube_xyz), (sheet_species, sheet_xyz) = ap_slab(tube), ap_slab(graphene)
+    assert tube_species == sheet_species and np.allclose(tube_xyz, sheet_xyz, atol=1e-6)
+    assert bulk_in_plane_cell(ap, tube) == bulk_in_plane_cell(ap, graphene)
+    carbon = [site for site in tube.structure if site.properties["region"] == "carbon"]
+    y = np.array([site.coords[1] for site in carbon])
+    gap = tube.structure.lattice.b - np.ptp(y)  # wall to wall across the periodic image
+    assert gap > 3.35
+
+
+def test_the_full_contact_scan_sets_graphene_beside_the_nanotube():
+    """``--contacts``: one scan over the contact's axes, the carbon one included: the tube as
+    built gets its charge transfer and its Li hops beside the graphene's (no job runs here)."""
+    from ionflow.workflows.demo import ap_carbon_flows
+
+    labels = [label.split(" (")[0] for label, _ in ap_carbon_flows(contacts=True)]
+    assert "charge transfer AP/CNT Li2OH" in labels and "charge transfer AP/graphene Li2OH" in labels
+    assert "charge transfer AP/graphene LiCl" in labels
+    assert "Li barriers: AP/CNT, interface and slab centre" in labels
+    assert "Li barriers: AP/graphene, interface and slab centre" in labels
+    assert sum(label.startswith("Li barrier: AP bulk") for label in labels) == 1  # one bulk for both
+    main = [label.split(" (")[0] for label, _ in ap_carbon_flows()]
+    assert not any("CNT" in label for label in main)
