@@ -518,7 +518,7 @@ def run_demo(
         bool,
         typer.Option(
             help="Add the Li hops under a (5,0) nanotube on the graphene's slab and cell: under the "
-            "tube and in its slab's centre, against the same bulk hop (~8 min more on 2 cores)."
+            "tube and in its slab's centre, against the same bulk hop (~7 min more on 2 cores)."
         ),
     ] = False,
 ) -> None:

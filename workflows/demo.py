@@ -134,9 +134,8 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
     ``quick`` (a smoke test): a coarser grid, 3 images everywhere, no scan. ``cnt`` adds the Li
     hops under a (5,0) nanotube (:func:`smallest_tube_on_ap`: the graphene's slab and cell, so
     the same bulk hop checks both), next to the tube and in its slab's centre. Not in the main
-    job: measured 2026-12-06 on one core beside another job, the tube's host and its two hops
-    took 501 s (57 s the host, 152 + 167 s the end points, 55 + 70 s the bands), which the main
-    job's 15 minutes on 2 cores do not hold beside the graphene's flows.
+    job: measured 2026-12-06 with two workers, the main job with the tube took 21 min 44 s (the
+    tube's flow 514 s on one worker), beyond its 15 minutes on 2 cores.
     """
     host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
