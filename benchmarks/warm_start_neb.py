@@ -221,6 +221,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(format="    %(message)s")
     logging.getLogger("ionflow.workflows.warm_start").setLevel(logging.INFO)
+    logging.getLogger("ionflow.workflows.force_calls").setLevel(logging.INFO)  # hours on DFT: progress
 
     if args.engine == "gpaw":
         dft = NebDftSettings(**{**BENCHMARK_DFT, **(args.dft or {})})

@@ -6,8 +6,11 @@ Relaxations and NEB run through atomate2's forcefield makers (ASE underneath); t
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 
+import numpy as np
 from ase.calculators.calculator import Calculator
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
@@ -15,12 +18,18 @@ from pymatgen.core import Structure
 
 from ionflow.workflows.settings import DFT_MODEL, VASP_MODEL
 
+progress = logging.getLogger("ionflow.workflows.force_calls")
+"""Every :data:`PROGRESS_EVERY` counted calls, one INFO line (calls, largest force, seconds):
+silent unless a caller turns it on (the warm-start benchmark does, for its hours on DFT)."""
+PROGRESS_EVERY = 25
+
 
 class ForceCallCounter:
     """A call count shared by a calculator and all its copies (ASE's NEB deep-copies it)."""
 
     def __init__(self) -> None:
         self.calls = 0
+        self.started = time.perf_counter()
 
     def __copy__(self) -> ForceCallCounter:
         return self
@@ -34,8 +43,20 @@ def count_force_calls(calculator: Calculator) -> Calculator:
     base = type(calculator)
 
     def calculate(self, *args, **kwargs):
-        self.ionflow_counter.calls += 1
-        return base.calculate(self, *args, **kwargs)
+        counter = self.ionflow_counter
+        counter.calls += 1
+        done = base.calculate(self, *args, **kwargs)
+        if counter.calls % PROGRESS_EVERY == 0 and progress.isEnabledFor(logging.INFO):
+            forces = self.results.get("forces")
+            largest = float(np.linalg.norm(forces, axis=1).max()) if forces is not None else float("nan")
+            progress.info(
+                "%s: %d force calls, largest force %.4f eV/Å, %.0f s",
+                base.__name__,
+                counter.calls,
+                largest,
+                time.perf_counter() - counter.started,
+            )
+        return done
 
     calculator.__class__ = type(f"Counted{base.__name__}", (base,), {"calculate": calculate})
     calculator.ionflow_counter = ForceCallCounter()

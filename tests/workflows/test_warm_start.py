@@ -240,3 +240,31 @@ def test_warm_started_end_points_reach_the_expensive_engines_own_minimum():
         assert atoms.get_potential_energy() == pytest.approx(energy, abs=1e-6)  # the energy reported is EMT's
         assert energy == pytest.approx(reference, abs=0.001)  # the same minimum as the plain relaxation
     assert warm.force_calls < plain.force_calls
+
+
+def test_counted_calls_report_progress_when_asked(caplog):
+    """Hours of DFT show progress: every PROGRESS_EVERY calls one line with the count and the
+    largest force, once the progress logger is turned on (silent otherwise)."""
+    import logging
+
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from ionflow.workflows.embedded import PROGRESS_EVERY, count_force_calls
+
+    atoms = bulk("Cu", cubic=True)
+    atoms.calc = count_force_calls(EMT())
+
+    def kick(times: int) -> None:
+        for _ in range(times):
+            atoms.positions[0, 0] += 0.01
+            atoms.get_forces()
+
+    with caplog.at_level(logging.WARNING, logger="ionflow.workflows.force_calls"):
+        kick(PROGRESS_EVERY)
+    assert not caplog.records
+    with caplog.at_level(logging.INFO, logger="ionflow.workflows.force_calls"):
+        kick(2 * PROGRESS_EVERY)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and lines[-1].startswith(f"EMT: {3 * PROGRESS_EVERY} force calls")
+    assert float(lines[-1].split("largest force ")[1].split()[0]) > 0  # the displaced atom is pushed back
