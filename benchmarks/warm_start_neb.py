@@ -3,6 +3,7 @@
     python benchmarks/warm_start_neb.py [--expensive SevenNet] [--cheap CHGNet] [--fmax 0.05]
         [--end-fmax 0.005] [--images 3]
     python benchmarks/warm_start_neb.py --engine gpaw [--dft mode=pw,ecut=300,kspacing=1.0]
+        [--workers 2]
 
 What a user pays for one barrier, both ways, every expensive call counted:
 - plain: the end points relaxed on the expensive engine from the built structures to
@@ -35,6 +36,9 @@ Engines and hops:
   far from the dilute limit; both runs use the same cell and the same DFT, which is what the
   comparison needs. The plain DFT runs are kept in ``--baselines`` (with the commit, settings and
   date they were made with) and reused while the settings are the same: the output says so.
+
+The hop groups run side by side, one process per core (``--workers``; GPAW
+here is serial); every counted engine prints a progress line every 25 calls.
 """
 
 from __future__ import annotations
@@ -43,18 +47,21 @@ import argparse
 import datetime
 import json
 import logging
+import multiprocessing
 import statistics
 import subprocess
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from pymatgen.core import Structure
 from tabulate import tabulate
 
 from ionflow.analysis.schemas import ONE_MINIMUM
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import argyrodite_24g_model, build_dual_ion_conductor
-from ionflow.inputs.files import atomic_write
+from ionflow.inputs.files import atomic_write, exclusive_lock
 from ionflow.inputs.hops import HopPath, find_hops, interpolate_idpp
 from ionflow.inputs.interface import build_ap_graphene_interface
 from ionflow.workflows.cli import dft_options
@@ -64,6 +71,7 @@ from ionflow.workflows.end_points import relaxed_end_points
 from ionflow.workflows.migration import relaxed_hop_length
 from ionflow.workflows.settings import DFT_MODEL, NebDftSettings, NebSettings
 from ionflow.workflows.warm_start import climb_band, warm_started_band
+from ionflow.workflows.workers import default_workers, threads_per_worker
 
 BENCHMARK_DFT = {"mode": "pw", "ecut": 300.0, "kspacing": 1.0}
 """GPAW settings of ``--engine gpaw`` (over the preset's neb_dft) unless ``--dft`` gives others."""
@@ -121,6 +129,10 @@ def commit() -> str:
     return out.stdout.strip()
 
 
+SAME_HOP = 0.01
+"""Å: largest difference of any atom's built position for a kept plain run to be reused."""
+
+
 class Baselines:
     """The plain runs kept in a JSON file, by hop and settings, with when and where they were made."""
 
@@ -130,17 +142,29 @@ class Baselines:
 
     @staticmethod
     def key(hop: HopPath, settings: NebSettings) -> str:
-        return f"{hop.host} {hop.hop_id} {hop.fingerprint} {settings.model_dump_json()}"
+        return f"{hop.host} {hop.hop_id} {hop.species} {len(hop.initial)} atoms {settings.model_dump_json()}"
 
     def get(self, hop: HopPath, settings: NebSettings) -> dict | None:
-        return self.runs.get(self.key(hop, settings))
+        """The kept run of ``hop`` with these settings, if its end points as built are the same
+        within :data:`SAME_HOP` Å (a host relaxed on CHGNet for the hops is not bit-for-bit the
+        same from one run to the next: an exact hash missed it)."""
+        run = self.runs.get(self.key(hop, settings))
+        if run is None or "built" not in run:
+            return None
+        kept = np.array(run["built"])
+        built = np.array([hop.initial.cart_coords, hop.final.cart_coords])
+        return run if kept.shape == built.shape and np.abs(kept - built).max() < SAME_HOP else None
 
     def put(self, hop: HopPath, settings: NebSettings, run: dict) -> None:
         if self.path is None:
             return
         made = {"commit": commit(), "date": datetime.date.today().isoformat()}
-        self.runs[self.key(hop, settings)] = {**run, **made}
-        atomic_write(self.path, json.dumps(self.runs, indent=1).encode())
+        # read again under the lock: hop groups run side by side and each keeps its own runs
+        with exclusive_lock(self.path.with_suffix(".lock"), "the kept plain runs"):
+            kept = json.loads(self.path.read_text()) if self.path.exists() else {}
+            built = [hop.initial.cart_coords.tolist(), hop.final.cart_coords.tolist()]
+            self.runs = {**kept, self.key(hop, settings): {**run, **made, "built": built}}
+            atomic_write(self.path, json.dumps(self.runs, indent=1).encode())
 
 
 def plain_run(hop: HopPath, settings: NebSettings, args) -> dict | None:
@@ -201,6 +225,85 @@ def cheap_barrier(hop: HopPath, args) -> float:
     return barrier(climb_band(images, args.cheap, args.fmax, args.steps).energies)
 
 
+def group_rows(
+    candidates: list[HopPath], wanted: int, settings: NebSettings, args, baselines: Baselines
+) -> list[tuple[list, float, float]]:
+    """The first ``wanted`` hops of a group whose plain end points are two minima, each as
+    (table row, band ratio, per-barrier ratio); one group per worker when side by side."""
+    tag = f"{candidates[0].host} {candidates[0].species}" if candidates else ""
+    logging.basicConfig(format=f"    [{tag}] %(message)s", force=True)  # in a worker process too
+    for name in ("ionflow.workflows.warm_start", "ionflow.workflows.force_calls"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    found = []
+    for hop in candidates:
+        if len(found) == wanted:
+            break
+        result = hop_row(hop, settings, args, baselines)
+        if result is not None:
+            found.append(result)
+    return found
+
+
+def hop_row(
+    hop: HopPath, settings: NebSettings, args, baselines: Baselines
+) -> tuple[list, float, float] | None:
+    """One hop, plain (kept or run) and warm: its table row and ratios; None when not a hop."""
+    t0 = time.perf_counter()
+    plain = baselines.get(hop, settings)
+    kept = plain is not None
+    if plain is None:
+        print(
+            f"  {hop.host} {hop.species} {hop.hop_id}: plain run (end points, then CI-NEB)...",
+            flush=True,
+        )
+        plain = plain_run(hop, settings, args)
+        if plain is None:
+            return None
+        baselines.put(hop, settings, plain)
+    print(
+        f"  {hop.host} {hop.species} {hop.hop_id}: plain "
+        f"{plain['end_calls']}+{plain['band_calls']} calls{' (kept)' if kept else ''}; warm start...",
+        flush=True,
+    )
+    fast = warm_run(hop, settings, args)
+    ratio = plain["band_calls"] / max(fast["band_calls"], 1)
+    whole = (plain["end_calls"] + plain["band_calls"]) / (fast["end_calls"] + fast["band_calls"])
+    diff = barrier(fast["energies"]) - barrier(plain["energies"])
+    d_ends = max(abs(a - b) for a, b in zip(fast["end_energies"], plain["end_energies"], strict=True))
+    converged = plain["converged"] and fast["converged"]
+    row = [
+        f"{hop.host} {hop.species} {hop.hop_id}",
+        len(hop.initial),
+        f"{plain['second_ion']:.2f}",
+        plain["end_calls"],
+        fast["end_calls"],
+        plain["band_calls"],
+        fast["band_calls"],
+        f"{ratio:.1f}x",
+        f"{whole:.2f}x",
+        f"{d_ends:.4f}",
+        f"{barrier(plain['energies']):.3f}",
+        f"{barrier(fast['energies']):.3f}",
+        f"{diff:+.3f}",
+        "yes" if abs(diff) <= 0.03 and d_ends <= 0.01 else "NO",
+        f"{cheap_barrier(hop, args):.3f}",
+        f"{lowest_image(plain['energies']):+.3f} / {lowest_image(fast['energies']):+.3f}",
+        f"{plain['wall_time_s']:.0f}" + (" (kept)" if kept else ""),
+        f"{fast['wall_time_s']:.0f}",
+        fast["start"],
+        fast["rounds"],
+        ("" if converged else "not converged")
+        + (f"plain kept from {plain['date']} ({plain['commit']})" if kept else ""),
+    ]
+    print(
+        f"  {row[0]}: calls {plain['end_calls']}+{plain['band_calls']} plain, "
+        f"{fast['end_calls']}+{fast['band_calls']} warm ({fast['start']}); Ea {row[10]} vs "
+        f"{row[11]} eV; done in {time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
+    return row, ratio, whole
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", choices=("embedded", "gpaw"), default="embedded")
@@ -212,6 +315,12 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--max-hops", type=int, default=6)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=default_workers(),
+        help="hop groups side by side, one process each (default: one per core; GPAW is serial)",
+    )
     parser.add_argument(
         "--baselines",
         type=Path,
@@ -236,71 +345,25 @@ def main() -> None:
         f"expensive engine: {settings.engine}; cheap: {args.cheap}; fmax {args.fmax} eV/Å; "
         f"end points relaxed to {args.end_fmax} eV/Å; {args.images} images"
     )
-    rows, ratios, per_barrier = [], [], []
-    done = 0
-    for candidates, wanted in groups:
-        taken = 0
-        for hop in candidates:
-            if taken == wanted or done == args.max_hops:
-                break
-            t0 = time.perf_counter()
-            plain = baselines.get(hop, settings)
-            kept = plain is not None
-            if plain is None:
-                print(
-                    f"  {hop.host} {hop.species} {hop.hop_id}: plain run (end points, then CI-NEB)...",
-                    flush=True,
-                )
-                plain = plain_run(hop, settings, args)
-                if plain is None:
-                    continue
-                baselines.put(hop, settings, plain)
-            taken, done = taken + 1, done + 1
-            print(
-                f"  {hop.host} {hop.species} {hop.hop_id}: plain "
-                f"{plain['end_calls']}+{plain['band_calls']} calls{' (kept)' if kept else ''}; warm start...",
-                flush=True,
-            )
-            fast = warm_run(hop, settings, args)
-            ratio = plain["band_calls"] / max(fast["band_calls"], 1)
-            whole = (plain["end_calls"] + plain["band_calls"]) / (fast["end_calls"] + fast["band_calls"])
-            ratios.append(ratio)
-            per_barrier.append(whole)
-            diff = barrier(fast["energies"]) - barrier(plain["energies"])
-            d_ends = max(abs(a - b) for a, b in zip(fast["end_energies"], plain["end_energies"], strict=True))
-            converged = plain["converged"] and fast["converged"]
-            rows.append(
-                [
-                    f"{hop.host} {hop.species} {hop.hop_id}",
-                    len(hop.initial),
-                    f"{plain['second_ion']:.2f}",
-                    plain["end_calls"],
-                    fast["end_calls"],
-                    plain["band_calls"],
-                    fast["band_calls"],
-                    f"{ratio:.1f}x",
-                    f"{whole:.2f}x",
-                    f"{d_ends:.4f}",
-                    f"{barrier(plain['energies']):.3f}",
-                    f"{barrier(fast['energies']):.3f}",
-                    f"{diff:+.3f}",
-                    "yes" if abs(diff) <= 0.03 and d_ends <= 0.01 else "NO",
-                    f"{cheap_barrier(hop, args):.3f}",
-                    f"{lowest_image(plain['energies']):+.3f} / {lowest_image(fast['energies']):+.3f}",
-                    f"{plain['wall_time_s']:.0f}" + (" (kept)" if kept else ""),
-                    f"{fast['wall_time_s']:.0f}",
-                    fast["start"],
-                    fast["rounds"],
-                    ("" if converged else "not converged")
-                    + (f"plain kept from {plain['date']} ({plain['commit']})" if kept else ""),
-                ]
-            )
-            print(
-                f"  {rows[-1][0]}: calls {plain['end_calls']}+{plain['band_calls']} plain, "
-                f"{fast['end_calls']}+{fast['band_calls']} warm ({fast['start']}); Ea {rows[-1][10]} vs "
-                f"{rows[-1][11]} eV; done in {time.perf_counter() - t0:.0f} s",
-                flush=True,
-            )
+    wanted = []  # each group's hops, all groups together at most --max-hops
+    for _, n in groups:
+        wanted.append(max(0, min(n, args.max_hops - sum(wanted))))
+    todo = [(candidates, n) for (candidates, _), n in zip(groups, wanted, strict=True) if n]
+    workers = max(1, min(args.workers, len(todo)))
+    print(f"{len(todo)} hop groups, {workers} side by side", flush=True)
+    if workers == 1:
+        done = [group_rows(candidates, n, settings, args, baselines) for candidates, n in todo]
+    else:
+        with (
+            threads_per_worker(max(1, default_workers() // workers)),
+            ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool,
+        ):
+            futures = [pool.submit(group_rows, c, n, settings, args, baselines) for c, n in todo]
+            done = [future.result() for future in futures]
+    results = [row for group in done for row in group]
+    rows = [row for row, _, _ in results]
+    ratios = [ratio for _, ratio, _ in results]
+    per_barrier = [whole for _, _, whole in results]
     headers = [
         "hop",
         "atoms",

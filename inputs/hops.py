@@ -8,6 +8,7 @@ points have identical atom order. Images are IDPP-interpolated by ASE.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -222,6 +223,35 @@ def _vacancy_hop(
     return start, final, moving
 
 
+def canonical_rows(matrix: np.ndarray) -> np.ndarray:
+    """The same supercell with its axes relabelled one fixed way: of the matrix's signed row
+    permutations that make a right-handed cell, the one whose rows sort highest (the identity
+    stays the identity). pymatgen's near-cubic search returns any of them from one run to the
+    next (left-handed ones too), so the same host gave NEB cells with other axes, and hops with
+    other fingerprints."""
+    best: tuple[tuple, np.ndarray] | None = None
+    for order in itertools.permutations(range(3)):
+        for signs in itertools.product((1, -1), repeat=3):
+            relabel = np.zeros((3, 3), dtype=int)
+            relabel[range(3), order] = signs
+            candidate = relabel @ matrix
+            if np.linalg.det(candidate) <= 0:
+                continue
+            key = tuple(np.asarray(candidate).ravel().tolist())
+            if best is None or key > best[0]:
+                best = (key, candidate)
+    if best is None:
+        raise ValueError(f"singular supercell matrix {np.asarray(matrix).tolist()}")
+    return best[1]
+
+
+def _pair_order(pair: tuple) -> tuple:
+    """Hops by length, equal lengths by their end site: pymatgen lists a site's neighbours in
+    no fixed order, so equally long hops (equivalent by symmetry) came first by turns."""
+    _, esite, length = pair
+    return round(length, 4), tuple(np.round(esite.frac_coords, 4).tolist())
+
+
 def neb_supercell(
     host: Structure, name: str, min_length: float, min_atoms: int, max_atoms: int
 ) -> np.ndarray:
@@ -230,8 +260,12 @@ def neb_supercell(
     ``max_atoms`` is refused here with the numbers, not run silently."""
     if max_atoms < len(host):
         raise InputError(name, f"has {len(host)} atoms, more than max_atoms {max_atoms}", "raise --max-atoms")
-    sc_mat = np.array(
-        get_sc_fromstruct(host, min_atoms=min_atoms, max_atoms=max_atoms, min_length=min_length)
+    if max_atoms < 2 * len(host) and min(host.lattice.abc) >= min_length:
+        # only the host's own cell is wanted: no search (pymatgen's returns it relabelled, or
+        # on some runs fails and falls back to a doubled cell)
+        return np.eye(3, dtype=int)
+    sc_mat = canonical_rows(
+        np.array(get_sc_fromstruct(host, min_atoms=min_atoms, max_atoms=max_atoms, min_length=min_length))
     )
     n_atoms = len(host) * round(abs(np.linalg.det(sc_mat)))
     if n_atoms > max_atoms:
@@ -322,7 +356,7 @@ def find_hops(
     hops = []
     seen: list[tuple[float, Structure]] = []
     matcher = StructureMatcher(primitive_cell=False, scale=False, attempt_supercell=False)
-    for isite, esite, length in sorted(pairs, key=lambda p: p[2]):
+    for isite, esite, length in sorted(pairs, key=_pair_order):
         initial, final, moving = _vacancy_hop(host, isite, esite, sc_mat, sites)
         if sites != species:  # on another's sublattice: its ion that would hop becomes the species
             for end in (initial, final):

@@ -17,6 +17,8 @@ from pymatgen.analysis.structure_matcher import StructureMatcher
 from pymatgen.core import Structure
 
 RankBy = Literal["ewald", "chgnet"]
+ENERGY_TIE = 1e-5
+"""eV/atom: orderings this close in energy are ranked by symmetry and then by their given order."""
 
 
 @dataclass
@@ -83,31 +85,39 @@ def rank_orderings(
         Number of orderings returned.
     """
     energies = [ewald_energy_per_atom(s, oxidation_states) for s in candidates]
-    buckets: dict[int, list[int]] = {}
-    for idx, energy in enumerate(energies):
-        buckets.setdefault(round(energy * 1e5), []).append(idx)
+    # candidates within ENERGY_TIE of each other are compared by symmetry; a group is represented
+    # by its first candidate in the given order, and ties rank by that order too: a threaded
+    # BLAS sums in any order, and symmetry-equivalent candidates, equal to the last digits,
+    # otherwise came out in another order (another Cu site, another hop) from run to run
+    buckets: list[list[int]] = []
+    for idx in sorted(range(len(candidates)), key=lambda i: energies[i]):
+        if buckets and energies[idx] - energies[buckets[-1][0]] < ENERGY_TIE:
+            buckets[-1].append(idx)
+        else:
+            buckets.append([idx])
     matcher = StructureMatcher(primitive_cell=False, scale=False, attempt_supercell=False)
-    distinct: list[RankedOrdering] = []
-    for key in sorted(buckets):
-        members = buckets[key]
+    distinct: list[tuple[int, RankedOrdering]] = []
+    for members in buckets:
+        members.sort()
         groups = matcher.group_structures([candidates[i] for i in members])
         for group in groups:
-            first = next(i for i in members if candidates[i] is group[0])
-            distinct.append(
-                RankedOrdering(
-                    structure=candidates[first],
-                    energy_per_atom=energies[first],
-                    multiplicity=len(group),
-                    labels=dict(labels[first]),
-                )
+            first = min(i for i in members if any(candidates[i] is g for g in group))
+            ordering = RankedOrdering(
+                structure=candidates[first],
+                energy_per_atom=energies[first],
+                multiplicity=len(group),
+                labels=dict(labels[first]),
             )
+            distinct.append((first, ordering))
     if rank_by == "chgnet":
-        for ordering, energy in zip(
-            distinct, chgnet_energy_per_atom([o.structure for o in distinct]), strict=True
+        for (_, ordering), energy in zip(
+            distinct, chgnet_energy_per_atom([o.structure for _, o in distinct]), strict=True
         ):
             ordering.energy_per_atom = energy
-    distinct.sort(key=lambda o: (o.energy_per_atom, -o.multiplicity))
-    return distinct[:keep]
+    distinct.sort(
+        key=lambda item: (round(item[1].energy_per_atom / ENERGY_TIE), -item[1].multiplicity, item[0])
+    )
+    return [ordering for _, ordering in distinct][:keep]
 
 
 def n_combinations(*counts: tuple[int, int]) -> int:
