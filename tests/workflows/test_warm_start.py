@@ -242,9 +242,11 @@ def test_warm_started_end_points_reach_the_expensive_engines_own_minimum():
     assert warm.force_calls < plain.force_calls
 
 
-def test_counted_calls_report_progress_when_asked(caplog):
+def test_counted_calls_report_progress_when_asked():
     """Hours of DFT show progress: every PROGRESS_EVERY calls one line with the count and the
-    largest force, once the progress logger is turned on (silent otherwise)."""
+    largest force, once the progress logger is turned on (silent otherwise). The test listens
+    on the logger itself: another test's logging configuration may have disabled it or cut
+    its propagation."""
     import logging
 
     from ase.build import bulk
@@ -260,11 +262,25 @@ def test_counted_calls_report_progress_when_asked(caplog):
             atoms.positions[0, 0] += 0.01
             atoms.get_forces()
 
-    with caplog.at_level(logging.WARNING, logger="ionflow.workflows.force_calls"):
+    logger = logging.getLogger("ionflow.workflows.force_calls")
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = records.append
+    saved = (logger.level, logger.disabled, logging.root.manager.disable)
+    logging.disable(logging.NOTSET)
+    logger.disabled = False
+    logger.addHandler(listener)
+    try:
+        logger.setLevel(logging.WARNING)
         kick(PROGRESS_EVERY)
-    assert not caplog.records
-    with caplog.at_level(logging.INFO, logger="ionflow.workflows.force_calls"):
+        assert not records
+        logger.setLevel(logging.INFO)
         kick(2 * PROGRESS_EVERY)
-    lines = [r.getMessage() for r in caplog.records]
+    finally:
+        logger.removeHandler(listener)
+        logger.setLevel(saved[0])
+        logger.disabled = saved[1]
+        logging.disable(saved[2])
+    lines = [r.getMessage() for r in records]
     assert len(lines) == 2 and lines[-1].startswith(f"EMT: {3 * PROGRESS_EVERY} force calls")
     assert float(lines[-1].split("largest force ")[1].split()[0]) > 0  # the displaced atom is pushed back
