@@ -27,14 +27,13 @@ from ase.optimize import LBFGS
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.workflows.embedded import CountedRelaxMaker
+from ionflow.workflows.embedded import CountedRelaxMaker, largest_norm
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import (
     DeltaCorrection,
     DeltaCurvature,
     Measurement,
     counted_calculator,
-    largest_norm,
     measure,
 )
 

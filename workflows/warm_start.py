@@ -38,7 +38,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from ionflow.workflows.checkpoint import NebCheckpoint
-from ionflow.workflows.embedded import CountedNebMaker
+from ionflow.workflows.embedded import CountedNebMaker, largest_norm
 from ionflow.workflows.measurements import MeasurementLog, RememberedCalculator
 
 LOG = logging.getLogger(__name__)
@@ -143,11 +143,6 @@ def counted_calculator(
 def neb_max_force(neb: NEB) -> float:
     """Largest per-atom force (eV/Å) of ``neb``'s interior images: ASE's CI-NEB convergence measure."""
     return largest_norm(neb.get_forces())
-
-
-def largest_norm(rows: np.ndarray) -> float:
-    """Longest of the per-atom vectors in ``rows`` (n x 3)."""
-    return float(np.sqrt((rows**2).sum(axis=1).max()))
 
 
 class DeltaCorrection(Calculator):
