@@ -72,13 +72,16 @@ def relax_interface(structure: Structure, settings: ChargeTransferSettings) -> d
 
 @job
 def static_density(structure: Structure, settings: ChargeTransferSettings, part: str = "interface") -> dict:
-    """GPAW static run of ``part`` ("interface", "AP" or "carbon") of the interface."""
+    """GPAW static run of ``part`` ("interface", "AP" or "carbon") of the interface; the
+    all-electron density (for Bader) of the interface only, the parts' potentials (references)."""
     if part != "interface":
         regions = structure.site_properties[REGION]
         structure = Structure.from_sites(
             [site for site, r in zip(structure, regions, strict=True) if r == part]
         )
-    run = run_static_density(structure, settings.dft, Path.cwd() / part, slab=True)
+    run = run_static_density(
+        structure, settings.dft, Path.cwd() / part, slab=True, density=part == "interface"
+    )
     return {**run, "part": part}
 
 

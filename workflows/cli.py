@@ -510,19 +510,19 @@ def run_demo(
         bool,
         typer.Option(
             help="Scan every contact: the LiCl face as built; Br, a Li donor or a Li vacancy at "
-            "the Li2OH face; the (5,0) nanotube as built (graphene vs CNT), not only the main job's "
-            "donor (each several minutes more)."
+            "the Li2OH face; the (5,0) nanotube's charge transfer as built (graphene vs CNT); "
+            "each several minutes more."
         ),
     ] = False,
-    cnt: Annotated[
+    donor: Annotated[
         bool,
         typer.Option(
-            help="Add the Li hops under a (5,0) nanotube on the graphene's slab and cell: under the "
-            "tube and in its slab's centre, against the same bulk hop (~7 min more on 2 cores)."
+            help="Add the contact scan's donor: a Li added at the graphene contact, its charge "
+            "transfer and its Li hop (~8 min more on 2 cores)."
         ),
     ] = False,
 ) -> None:
-    """The main job: AP/graphene charge transfer and Li+/Cu+ and bulk-vs-interface barriers.
+    """The main job: AP/graphene charge transfer, Li+ at graphene and a nanotube vs bulk, Li+/Cu+.
 
     Builds the models, runs every flow on the embedded engine (CHGNet + GPAW), stores the
     results (default ./ionflow-results.json) and prints the charge-transfer and barrier tables.
@@ -532,8 +532,8 @@ def run_demo(
     store = results_store(results)
     data = results_data_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
-        flows = demo_flows(quick=quick, cnt=cnt, contacts=contacts)
-    spec = FlowSpec(flow="demo", quick=quick, cnt=cnt, contacts=contacts)
+        flows = demo_flows(quick=quick, donor=donor, contacts=contacts)
+    spec = FlowSpec(flow="demo", quick=quick, donor=donor, contacts=contacts)
     run_flows(flows, store, work_dir, spec_fingerprint(spec), recompute, data, workers or default_workers())
     print_frame(
         charge_frame(store),

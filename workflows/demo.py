@@ -1,9 +1,9 @@
 """The main job: both studies on small cells, on the embedded engine, end to end.
 
-1. AP/graphene interfaces (LiCl- and Li2OH-terminated AP (001) faces): charge transfer, and the
-   contact scan's donor on request (a Li added at the Li2OH contact, :mod:`ionflow.inputs.contacts`).
+1. AP/carbon (the Li2OH-terminated AP (001) face): the charge transfer to graphene, and the Li
+   hops next to the carbon and in the slab centre under graphene and under a (5,0) nanotube on
+   the same slab, against one bulk AP hop (like for like); the contact scan on request.
 2. A Li+/Cu+ dual-ion host (Li6PS5Cl with one Cu+): Li and Cu migration barriers side by side.
-3. Li hops in bulk AP, at the AP/graphene interface and in the slab centre: like for like.
 """
 
 from __future__ import annotations
@@ -122,20 +122,18 @@ def dual_ion_hops(n_images: int, max_hops: int | dict[str, int] = 1) -> list:
     return hops
 
 
-def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
+def demo_flows(quick: bool = False, donor: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
     """The demo's flows, each with a label, the longest first (workers take them in order).
 
-    The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the 52-atom AP cells keep
-    the main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
-    images. The AP/graphene interface is the Li2OH face; the contact scan's donor (a Li added
-    at that contact) runs with its charge transfer and its Li hop. ``contacts`` scans every
-    contact instead: the LiCl face as built, Br, the donor or a Li vacancy at the Li2OH face,
-    and the nanotube as built (its charge transfer and its Li hops: graphene vs CNT).
-    ``quick`` (a smoke test): a coarser grid, 3 images everywhere, no scan. ``cnt`` adds the Li
-    hops under a (5,0) nanotube (:func:`smallest_tube_on_ap`: the graphene's slab and cell, so
-    the same bulk hop checks both), next to the tube and in its slab's centre. Not in the main
-    job: measured 2026-12-06 with two workers, the main job with the tube took 21 min 44 s (the
-    tube's flow 514 s on one worker), beyond its 15 minutes on 2 cores.
+    The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the AP/carbon cells keep the
+    main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
+    images. AP/carbon (:func:`ap_carbon_flows`): the Li2OH face's charge transfer to graphene,
+    and the Li hops under graphene and under a (5,0) nanotube on the same slab (the CNT row),
+    against one bulk hop. ``donor`` adds the contact scan's donor (a Li added at the graphene
+    contact: its charge transfer and its Li hop; about 15 minutes of one core, beyond the
+    main job's budget); ``contacts`` scans every contact: the LiCl face as built, Br, the donor
+    or a Li vacancy at the Li2OH face, and the nanotube's charge transfer as built (graphene vs
+    CNT). ``quick`` (a smoke test): a coarser grid and 3 images everywhere.
     """
     host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
     # three Li hops: the nearest ones can relax into one minimum (the vacancy pulls the ion
@@ -147,23 +145,21 @@ def demo_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -
         (f"CI-NEB {hop.species} {hop.hop_id} Li6PS5Cl:Cu ({len(hop.initial)} atoms)", host_neb.make(hop))
         for hop in hops
     ]
-    return ap_carbon_flows(quick, cnt, contacts) + dual_ion
+    return ap_carbon_flows(quick, donor, contacts) + dual_ion
 
 
-def ap_carbon_flows(quick: bool = False, cnt: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
+def ap_carbon_flows(
+    quick: bool = False, donor: bool = False, contacts: bool = False
+) -> list[tuple[str, Flow]]:
     """The demo's AP/carbon flows (:func:`demo_flows` has the options), the longest first."""
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
     charge_maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=dft, period=AP_PERIOD))
     ap_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3))
-    flows: list[tuple[str, Flow]] = []
-    tube = smallest_tube_on_ap(ap_bulk) if cnt or contacts else None
-    if tube is not None:  # first: workers take the flows in this order
-        # the tube's slab and in-plane cell are the graphene's: its hops share their bulk hop
-        _, under_tube = interface_vs_bulk_flows(
-            InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, tube, "AP"
-        )
-        flows.append(under_tube)
+    hops_maker = InterfaceVsBulkMaker(barrier_maker=ap_neb)
+    tube = smallest_tube_on_ap(ap_bulk)
+    # the tube's slab and in-plane cell are the graphene's: its hops share the graphene's bulk hop
+    _, under_tube = interface_vs_bulk_flows(hops_maker, ap_bulk, tube, "AP")
     charges, interfaces = [], {}
     # the LiCl face as built joins with ``contacts`` (termination is one of the scan's axes)
     for termination in ("LiCl", "Li2OH") if contacts else ("Li2OH",):
@@ -172,24 +168,22 @@ def ap_carbon_flows(quick: bool = False, cnt: bool = False, contacts: bool = Fal
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         charges.append((label, charge_maker.make(model.structure, name, termination)))
-    if contacts and tube is not None:  # graphene vs CNT: the scan's carbon axis, as built
+    if contacts:  # graphene vs CNT: the scan's carbon axis, as built (the tube's SCF: ~8 min)
         label = f"charge transfer AP/CNT Li2OH ({len(tube.structure)} atoms)"
         charges.append((label, charge_maker.make(tube.structure, "AP/CNT Li2OH", "Li2OH")))
-    # the contact scan, small: a Li added at the Li2OH contact (a donor), its charge transfer and
-    # its Li hop next to the carbon (its slab checked by the built contact's slab centre, host
-    # "AP/graphene" below); every variant with ``contacts``
-    changes = CONTACT_CHANGES[1:] if contacts else () if quick else (LI_INTERSTITIAL,)
+    # the contact scan: a Li added at the Li2OH contact (a donor) with ``donor``, every variant
+    # with ``contacts``: each variant's charge transfer and its Li hop next to the carbon (its
+    # slab checked by the built contact's slab centre, host "AP/graphene" below)
+    changes = CONTACT_CHANGES[1:] if contacts else (LI_INTERSTITIAL,) if donor else ()
     scan = ContactScanMaker(charge_maker=charge_maker, changes=changes, barrier_maker=ap_neb)
     parts = scan.labelled_flows(interfaces["Li2OH"], "AP/graphene Li2OH", host="AP/graphene")
     scan_flows = [(f"contact scan: {label}", flow) for label, flow in parts]
     # bulk and interface hosts are relaxed in their jobs, each flow beside the others
-    bulk, near_graphene = interface_vs_bulk_flows(
-        InterfaceVsBulkMaker(barrier_maker=ap_neb), ap_bulk, interfaces["Li2OH"], "AP"
-    )
-    # the longest first (measured on one core each, 2026-12-06): the scan's charge transfer and
-    # the interface hops, then the scan's hops, the charge transfers and bulk (the argyrodite's
-    # hops, the shortest, follow in demo_flows)
-    return [*flows, *scan_flows[:1], near_graphene, *scan_flows[1:], *charges[::-1], bulk]
+    bulk, near_graphene = interface_vs_bulk_flows(hops_maker, ap_bulk, interfaces["Li2OH"], "AP")
+    # the longest first (measured on one core each, 2026-12-06): the scan's charge transfer, the
+    # tube's and the graphene's hops, then the scan's hops, the charge transfers and bulk (the
+    # argyrodite's hops, the shortest, follow in demo_flows)
+    return [*scan_flows[:1], under_tube, near_graphene, *scan_flows[1:], *charges[::-1], bulk]
 
 
 def interface_vs_bulk_flows(

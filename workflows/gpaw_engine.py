@@ -157,9 +157,11 @@ def check_neb_cell(structure: Structure, settings: NebDftSettings, source: str) 
 
 
 def run_static_density(
-    structure: Structure, settings: DftSettings, directory: Path, slab: bool = False
+    structure: Structure, settings: DftSettings, directory: Path, slab: bool = False, density: bool = True
 ) -> dict[str, Any]:
-    """Static SCF; writes ``density.cube`` (all-electron, e/Bohr³) and ``potential.cube`` (eV).
+    """Static SCF; writes ``density.cube`` (all-electron, e/Bohr³; unless not ``density``: a
+    reference part's, whose potential alone is read, costs a minute on the fine grid) and
+    ``potential.cube`` (eV).
 
     Returns
     -------
@@ -174,12 +176,23 @@ def run_static_density(
     calc = gpaw_calculator(atoms, settings, directory / "gpaw.txt", slab)
     atoms.calc = calc
     energy = float(atoms.get_potential_energy())
-    rho = calc.get_all_electron_density(gridrefinement=settings.density_refinement)
-    potential = calc.get_electrostatic_potential()
-    density_path = directory / DENSITY_CUBE
-    potential_path = directory / POTENTIAL_CUBE
-    write(density_path, atoms, data=rho * Bohr**3, comment="all-electron density (e/Bohr^3), GPAW")
-    write(potential_path, atoms, data=potential, comment="electrostatic potential (eV), GPAW")
+    files = {}
+    if density:
+        rho = calc.get_all_electron_density(gridrefinement=settings.density_refinement)
+        write(
+            directory / DENSITY_CUBE,
+            atoms,
+            data=rho * Bohr**3,
+            comment="all-electron density (e/Bohr^3), GPAW",
+        )
+        files["density"] = str((directory / DENSITY_CUBE).resolve())
+    write(
+        directory / POTENTIAL_CUBE,
+        atoms,
+        data=calc.get_electrostatic_potential(),
+        comment="electrostatic potential (eV), GPAW",
+    )
+    files["potential"] = str((directory / POTENTIAL_CUBE).resolve())
     setups = calc.setups if hasattr(calc, "setups") else calc.dft.setups
     return {
         "energy": energy,
@@ -187,5 +200,5 @@ def run_static_density(
         "valence": [float(s.Nv) for s in setups],
         "kpts": list(calc.parameters.get("kpts", [])) if isinstance(calc.parameters, dict) else None,
         "wall_time_s": time.perf_counter() - start,
-        "files": {"density": str(density_path.resolve()), "potential": str(potential_path.resolve())},
+        "files": files,
     }

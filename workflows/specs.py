@@ -76,13 +76,13 @@ class FlowSpec(BaseModel):
         description="charges: the contact scan, the interface as built and with Br at the contact, "
         "a Li interstitial and a Li vacancy at the contact (ionflow.inputs.contacts), each with its Li "
         "hops; demo: the LiCl face as built, every variant of the Li2OH face and the (5,0) nanotube as "
-        "built (graphene vs CNT; the main job itself runs the donor)",
+        "built (graphene vs CNT: its charge transfer; the main job itself runs the tube's Li hops)",
     )
     quick: bool = False
-    cnt: bool = Field(
+    donor: bool = Field(
         False,
-        description="demo: add the Li hops under a (5,0) nanotube on the graphene's slab and cell (under "
-        "the tube and in its slab's centre, against the same bulk hop)",
+        description="demo: add the contact scan's donor (a Li added at the graphene contact: its charge "
+        "transfer and its Li hop next to the carbon)",
     )
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
     dft: dict[str, Any] = Field(
@@ -109,7 +109,7 @@ class FlowSpec(BaseModel):
         """Short human name of the submission."""
         if self.flow == "demo":
             extras = (" (quick)" if self.quick else "") + (" + contacts" if self.contacts else "")
-            return "demo" + extras + (" + CNT" if self.cnt else "")
+            return "demo" + extras + (" + donor" if self.donor else "")
         return f"{self.flow} {self.name or Path(self.structure or '').stem}"
 
 
@@ -155,7 +155,7 @@ def spec_fingerprint(spec: FlowSpec) -> str:
     # fields added after specs were first submitted count only when set: an earlier spec keeps its identity
     unset = {
         field
-        for field in ("sublattice", "max_distance", "dft", "cnt", "contacts")
+        for field in ("sublattice", "max_distance", "dft", "donor", "contacts")
         if not getattr(spec, field)
     }
     settings = spec.model_dump(exclude={"structure"} | unset)
@@ -174,7 +174,7 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
             demo_flows,
         )
 
-        return demo_flows(quick=spec.quick, cnt=spec.cnt, contacts=spec.contacts)
+        return demo_flows(quick=spec.quick, donor=spec.donor, contacts=spec.contacts)
     structure = spec_structures(spec)[0]
     name = spec.name or Path(spec.structure).stem
     if spec.flow in ("barriers", "study"):

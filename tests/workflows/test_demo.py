@@ -22,8 +22,9 @@ def test_quick_demo_prints_both_tables_and_stores_everything(tmp_path):
     docs = json.loads((tmp_path / "r.json").read_text())
     kinds = [d["doc_type"] for d in docs]
     assert kinds.count("InterfaceChargeTransferDoc") == 1
-    # three Li hops and one Cu hop in Li6PS5Cl:Cu; AP bulk, interface, slab centre
-    assert kinds.count("MigrationBarrierDoc") == 7
+    # three Li hops and one Cu hop in Li6PS5Cl:Cu; AP bulk; interface and slab centre under
+    # graphene and under the nanotube
+    assert kinds.count("MigrationBarrierDoc") == 9
     assert kinds.count("CompletedFlowRecord") == len({d["provenance"]["flow_uuid"] for d in docs})
     for doc in docs:
         if doc["doc_type"] != "CompletedFlowRecord":  # each flow's record of its stored results
@@ -77,5 +78,22 @@ def test_the_full_contact_scan_sets_graphene_beside_the_nanotube():
     assert "Li barriers: AP/CNT, interface and slab centre" in labels
     assert "Li barriers: AP/graphene, interface and slab centre" in labels
     assert sum(label.startswith("Li barrier: AP bulk") for label in labels) == 1  # one bulk for both
+    # the two faces and the tube as built, and three variants of the Li2OH face
+    assert sum("charge transfer" in label for label in labels) == 6
+
+
+def test_the_main_job_has_the_tube_row_and_the_donor_on_request():
+    """The main job: graphene's charge transfer, the Li hops under graphene and under the tube
+    against one bulk hop; the donor (its charge transfer and hop) only with ``donor``."""
+    from ionflow.workflows.demo import ap_carbon_flows
+
     main = [label.split(" (")[0] for label, _ in ap_carbon_flows()]
-    assert not any("CNT" in label for label in main)
+    assert main == [
+        "Li barriers: AP/CNT, interface and slab centre",
+        "Li barriers: AP/graphene, interface and slab centre",
+        "charge transfer AP/graphene Li2OH",
+        "Li barrier: AP bulk",
+    ]
+    with_donor = [label.split(" (")[0] for label, _ in ap_carbon_flows(donor=True)]
+    added = sorted(set(with_donor) - set(main))
+    assert len(with_donor) == 6 and all("Li interstitial at the contact" in label for label in added)

@@ -42,15 +42,15 @@ def test_same_settings_and_structure_are_one_submission(tmp_path):
     assert spec_fingerprint(a) != spec_fingerprint(c)
 
 
-def test_the_demo_with_the_nanotube_is_another_submission(tmp_path):
+def test_the_demo_with_the_donor_is_another_submission(tmp_path):
     plain = load_spec(spec_file(tmp_path, "d.yaml", "flow: demo\n"))
-    tube = load_spec(spec_file(tmp_path, "t.yaml", "flow: demo\ncnt: true\n"))
-    assert (plain.cnt, tube.cnt) == (False, True)
-    assert spec_fingerprint(plain) != spec_fingerprint(tube)
+    donor = load_spec(spec_file(tmp_path, "t.yaml", "flow: demo\ndonor: true\n"))
+    assert (plain.donor, donor.donor) == (False, True)
+    assert spec_fingerprint(plain) != spec_fingerprint(donor)
     assert spec_fingerprint(plain) == spec_fingerprint(
-        load_spec(spec_file(tmp_path, "e.yaml", "flow: demo\ncnt: false\n"))
+        load_spec(spec_file(tmp_path, "e.yaml", "flow: demo\ndonor: false\n"))
     )
-    assert tube.label() == "demo + CNT" and plain.label() == "demo"
+    assert donor.label() == "demo + donor" and plain.label() == "demo"
 
 
 def test_a_charges_spec_with_contacts_builds_the_scan(tmp_path):
