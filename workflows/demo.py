@@ -168,7 +168,7 @@ def ap_carbon_flows(
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         charges.append((label, charge_maker.make(model.structure, name, termination)))
-    if contacts:  # graphene vs CNT: the scan's carbon axis, as built (the tube's SCF: ~8 min)
+    if contacts:  # graphene vs CNT: the scan's carbon axis, as built (its SCF ~10 min of one core)
         label = f"charge transfer AP/CNT Li2OH ({len(tube.structure)} atoms)"
         charges.append((label, charge_maker.make(tube.structure, "AP/CNT Li2OH", "Li2OH")))
     # the contact scan: a Li added at the Li2OH contact (a donor) with ``donor``, every variant

@@ -159,9 +159,9 @@ def check_neb_cell(structure: Structure, settings: NebDftSettings, source: str) 
 def run_static_density(
     structure: Structure, settings: DftSettings, directory: Path, slab: bool = False, density: bool = True
 ) -> dict[str, Any]:
-    """Static SCF; writes ``density.cube`` (all-electron, e/Bohr³; unless not ``density``: a
-    reference part's, whose potential alone is read, costs a minute on the fine grid) and
-    ``potential.cube`` (eV).
+    """Static SCF; writes ``potential.cube`` (eV) and, with ``density``, ``density.cube``
+    (all-electron, e/Bohr³, on the grid refined ``density_refinement`` times: about a minute
+    for a 60-atom slab on one core; the reference parts, whose potential alone is read, skip it).
 
     Returns
     -------
