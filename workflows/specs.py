@@ -116,6 +116,8 @@ class FlowSpec(BaseModel):
 def _spec_fix(field: str) -> str:
     if field == "flow":
         return f"set `flow:` to one of {', '.join(FLOW_KINDS)}"
+    if field == "cnt":  # a demo option until 2026-12-07
+        return "remove `cnt:` (the demo runs the nanotube's hops itself; `donor: true` adds the donor)"
     return "see docs/clusters.md: flow specs"
 
 

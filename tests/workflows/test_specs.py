@@ -51,6 +51,9 @@ def test_the_demo_with_the_donor_is_another_submission(tmp_path):
         load_spec(spec_file(tmp_path, "e.yaml", "flow: demo\ndonor: false\n"))
     )
     assert donor.label() == "demo + donor" and plain.label() == "demo"
+    # the option it replaced: one line naming the file, the field and the fix
+    with pytest.raises(InputError, match=r"t2\.yaml: field 'cnt'.*remove `cnt:`"):
+        load_spec(spec_file(tmp_path, "t2.yaml", "flow: demo\ncnt: true\n"))
 
 
 def test_a_charges_spec_with_contacts_builds_the_scan(tmp_path):
