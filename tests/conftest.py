@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from pymatgen.core import Structure
+
+if int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")) > 1:
+    # the pytest-xdist workers share the machine's cores: one thread each (torch, BLAS, GPAW's
+    # OpenMP), set before anything imports torch; the processes the tests start inherit it
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
 
 OX = {"Li": 1, "Cu": 1, "O": -2, "H": 1, "Cl": -1, "Br": -1, "P": 5, "S": -2, "C": 0}
 

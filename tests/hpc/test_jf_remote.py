@@ -19,6 +19,8 @@ from tests.hpc.cluster import REPO, require_slurm, write_hop_spec
 
 pytest.importorskip("jobflow_remote")
 require_slurm()
+# one local SLURM node: its tests share one pytest-xdist worker, one after another
+pytestmark = pytest.mark.xdist_group("slurm")
 
 PASSWORD = "jf-S3cret"
 

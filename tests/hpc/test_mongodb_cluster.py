@@ -29,6 +29,8 @@ from tests.hpc.cluster import (
 )
 
 require_slurm()
+# one local SLURM node: its tests share one pytest-xdist worker, one after another
+pytestmark = pytest.mark.xdist_group("slurm")
 
 PASSWORD = "pl4nted-S3cret"
 USER = "ionflow-user"

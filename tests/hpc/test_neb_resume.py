@@ -26,6 +26,8 @@ from tests.hpc.cluster import (
 )
 
 require_slurm()
+# one local SLURM node: its tests share one pytest-xdist worker, one after another
+pytestmark = pytest.mark.xdist_group("slurm")
 
 SETTINGS = ["--species", "Cu", "--model", "EMT", "--images", "5", "--fmax", "0.001", "--min-length", "10"]
 

@@ -20,6 +20,8 @@ from pymatgen.core import Lattice, Structure
 from tests.hpc.cluster import all_completed, barriers, ionflow, require_slurm, status, wait_until
 
 require_slurm()
+# one local SLURM node: its tests share one pytest-xdist worker, one after another
+pytestmark = pytest.mark.xdist_group("slurm")
 
 A_CUAG3 = 3.95
 """Å: between fcc Cu (3.61) and Ag (4.09) by Vegard's rule at 75 % Ag."""
