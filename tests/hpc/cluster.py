@@ -93,15 +93,18 @@ def all_completed(wf_id: int) -> Callable[[list[dict]], bool]:
     )
 
 
-def write_hop_spec(folder: Path, metal: str = "Cu", images: int = 3) -> Path:
-    """A spec for the nearest vacancy hop in fcc ``metal`` on EMT, with its structure file."""
+def write_hop_spec(
+    folder: Path, metal: str = "Cu", images: int = 3, min_length: float = 7.0, fmax: float | None = None
+) -> Path:
+    """A spec for the nearest vacancy hop in fcc ``metal`` on EMT, with its structure file;
+    ``min_length`` (Å) sizes the supercell and ``fmax`` (eV/Å) tightens the band."""
     a = EMT_METALS[metal]
     host = Structure(Lattice.cubic(a), [metal] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]])
     host.to(filename=str(folder / f"{metal}.cif"))
     spec = folder / f"hop-{metal}-{images}.yaml"
     spec.write_text(
         f"flow: barriers\nstructure: {metal}.cif\nspecies: {metal}\nimages: {images}\n"
-        "model: EMT\nwarm_start: false\n"
+        f"min_length: {min_length}\nmodel: EMT\nwarm_start: false\n" + (f"fmax: {fmax}\n" if fmax else "")
     )
     return spec
 

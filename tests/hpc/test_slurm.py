@@ -105,7 +105,8 @@ def test_resubmitting_the_same_spec_adds_nothing(cluster, first_run):
 def test_killed_job_is_lost_then_rerun_without_losing_results(cluster, first_run):
     folder, profile = cluster
     first = barriers(folder / "results.json")
-    spec = write_hop_spec(folder, "Cu", images=5)
+    # a band long enough (about 20 s of EMT on 107 atoms) that the status poll sees it running
+    spec = write_hop_spec(folder, "Cu", images=9, min_length=10.0, fmax=0.001)
     ionflow("submit", str(spec), "--cluster", str(profile), cwd=folder)
     rows = wait_until(
         profile,
@@ -138,7 +139,7 @@ def test_killed_job_is_lost_then_rerun_without_losing_results(cluster, first_run
     for key, doc in first.items():  # the first workflow's result is untouched
         assert stored[key] == doc
     (second,) = (d for k, d in stored.items() if k not in first)
-    assert second["converged"] and len(second["energies"]) == 7
+    assert second["converged"] and len(second["energies"]) == 11
     assert second["forward_barrier"] == pytest.approx(second["reverse_barrier"], abs=0.02)
     logs = ionflow("logs", str(neb["fw_id"]), "--cluster", str(profile), cwd=folder).stdout
     assert ".out" in logs
