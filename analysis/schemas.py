@@ -83,6 +83,13 @@ class MigrationBarrierDoc(BaseModel):
         "(eV; Van der Ven et al., PRB 64, 184307 (2001)): the same both ways along the hop, so hops "
         "whose end points differ in energy are compared by it, not by the forward barrier",
     )
+    site_drift: list[float] | None = Field(
+        None,
+        description="Å: how far the moving ion sits from its cut site in the relaxed initial and final "
+        "end points (the cell's rigid shift taken out); an end point that drifted past the settings' "
+        "end_point_site_drift was searched again with the ion pinned at its site, and the lower minimum "
+        "on the site kept",
+    )
     saddle_image: int = Field(description="index of the highest image")
     saddle_interior: bool = Field(
         True, description="the highest image lies between the end points (else the path runs downhill)"

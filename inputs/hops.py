@@ -122,6 +122,17 @@ def check_end_points(initial: Structure, final: Structure, source: str = "hop en
     return int(np.argmax(moved))
 
 
+def site_drift(cut: Structure, relaxed: Structure, index: int) -> float:
+    """How far (Å) atom ``index`` moved from its cut position in a relaxation, the cell's rigid
+    shift (the other atoms' mean displacement: a relaxation with nothing fixed may slide the
+    whole crystal) taken out. Same atoms, same order, same lattice."""
+    delta = relaxed.frac_coords - cut.frac_coords
+    delta -= np.round(delta)
+    shift = cut.lattice.get_cartesian_coords(delta)
+    rest = np.delete(shift, index, axis=0).mean(axis=0)
+    return float(np.linalg.norm(shift[index] - rest))
+
+
 def nearest_neighbour_distance(structure: Structure, species: str) -> float:
     """Shortest distance (Å) between two sites of ``species``."""
     idx = [i for i, s in enumerate(structure) if s.specie.symbol == species]

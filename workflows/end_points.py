@@ -27,6 +27,7 @@ from ase.optimize import LBFGS
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from ionflow.inputs.hops import check_end_points, site_drift
 from ionflow.workflows.embedded import CountedRelaxMaker, largest_norm
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import (
@@ -64,6 +65,11 @@ class RelaxedEndPoints:
     force_calls: int
     """Calls of the NEB's engine (the expensive one when warm-started)."""
     wall_time_s: float
+    cut: list[Structure]
+    """The hop's end points as cut, where its sites are (a re-cut end point keeps its hop's)."""
+    site_drift: list[float]
+    """Å: how far the moving ion left its cut site in each relaxed end point (rigid shift
+    taken out; :func:`~ionflow.inputs.hops.site_drift`)."""
 
     def as_output(self) -> dict:
         """The job output of :func:`ionflow.workflows.migration.relax_end_points`: the fields."""
@@ -125,21 +131,26 @@ def corrected_relaxation(
     return best, largest_norm(best.forces) < fmax, rounds
 
 
-def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettings) -> RelaxedEndPoints:
+def relaxed_end_points(
+    initial: Structure, final: Structure, settings: NebSettings, cut: list[Structure] | None = None
+) -> RelaxedEndPoints:
     """Both end points of a hop relaxed at fixed cell on ``settings.model`` (DFT-D3 with
     ``dispersion``) to ``end_point_fmax``; atom order kept. Plainly with
     ``end_point_optimizer``, or warm-started when ``warm_end_points`` is on and
-    ``warm_start`` names a cheaper potential (the module's docstring)."""
+    ``warm_start`` names a cheaper potential (the module's docstring). ``cut``: the hop's end
+    points as cut, from which the moving ion's site drift is measured (default: the two given)."""
     start = time.perf_counter()
+    cut = cut or [initial, final]
     if not (settings.warm_end_points and settings.warm_start) or settings.warm_start == settings.model:
         relaxed, calls = _plain([initial, final], settings)
-        return RelaxedEndPoints(
-            initial=relaxed[0].final_mol_or_struct,
-            final=relaxed[1].final_mol_or_struct,
-            energies=[float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
-            converged=all(bool(r.is_force_converged) for r in relaxed),
-            force_calls=calls,
-            wall_time_s=time.perf_counter() - start,
+        return _relaxed(
+            [r.final_mol_or_struct for r in relaxed],
+            [float(r.trajectory.frame_properties[-1]["energy"]) for r in relaxed],
+            all(bool(r.is_force_converged) for r in relaxed),
+            calls,
+            start,
+            cut,
+            settings,
         )
     cheap_settings = settings.model_copy(
         update={"model": settings.warm_start, "dft": None, "warm_start": None}
@@ -167,11 +178,77 @@ def relaxed_end_points(initial: Structure, final: Structure, settings: NebSettin
         ends.append(end)
         energies.append(energy)
         converged = converged and done
+    return _relaxed(ends, energies, converged, calls + exact.ionflow_counter.calls, start, cut, settings)
+
+
+def _relaxed(
+    ends: list[Structure],
+    energies: list[float],
+    converged: bool,
+    calls: int,
+    start: float,
+    cut: list[Structure],
+    settings: NebSettings,
+) -> RelaxedEndPoints:
+    """The result, each end point that drifted from its site searched again (:func:`site_search`)."""
+    moving = check_end_points(*cut)
+    ends, energies = list(ends), list(energies)
+    for k in (0, 1):
+        if site_drift(cut[k], ends[k], moving) > settings.end_point_site_drift:
+            found = site_search(cut[k], cut[1 - k], moving, settings)
+            calls += found.force_calls
+            if found.on_site and found.energy < energies[k]:
+                logger.info(
+                    "end point %d: the pinned search found a minimum %.3f eV lower on the ion's site",
+                    k,
+                    energies[k] - found.energy,
+                )
+                ends[k], energies[k] = found.structure, found.energy
+                converged = converged and found.converged
     return RelaxedEndPoints(
         initial=ends[0],
         final=ends[1],
         energies=energies,
         converged=converged,
-        force_calls=calls + exact.ionflow_counter.calls,
+        force_calls=calls,
         wall_time_s=time.perf_counter() - start,
+        cut=cut,
+        site_drift=[site_drift(c, e, moving) for c, e in zip(cut, ends, strict=True)],
+    )
+
+
+@dataclass
+class SiteSearch:
+    """One end point relaxed with its moving ion first pinned at its site, then released."""
+
+    structure: Structure
+    energy: float
+    converged: bool
+    on_site: bool
+    """The ion ended nearer its own site than the hop's other site (it did not slide back)."""
+    force_calls: int
+
+
+def site_search(cut: Structure, other: Structure, moving: int, settings: NebSettings) -> SiteSearch:
+    """``cut`` relaxed on the NEB's engine with atom ``moving`` held at its site (the rest of
+    the cell, hydroxide orientations included, settles around it), then with the ion free: the
+    minimum of the site's own basin, where a relaxation from the cut can carry the ion over
+    a shallow ridge into a higher minimum beside it (measured on the main job's slab-centre hop:
+    1.3 Å from its site, 0.17 eV higher; docs/main-job.md). ``other``: the hop's other end
+    point as cut, the guard against a slide back onto its site."""
+    pinned = cut.copy()
+    pinned.add_site_property("selective_dynamics", [[i != moving] * 3 for i in range(len(cut))])
+    (held,), calls = _plain([pinned], settings)
+    released = held.final_mol_or_struct.copy()
+    released.remove_site_property("selective_dynamics")
+    (free,), more = _plain([released], settings)
+    end = free.final_mol_or_struct
+    if "selective_dynamics" in end.site_properties:
+        end.remove_site_property("selective_dynamics")
+    return SiteSearch(
+        structure=end,
+        energy=float(free.trajectory.frame_properties[-1]["energy"]),
+        converged=bool(free.is_force_converged),
+        on_site=site_drift(cut, end, moving) < site_drift(other, end, moving),
+        force_calls=calls + more,
     )

@@ -58,7 +58,7 @@ def recut(
     relaxed again by the one end-point relaxer; force calls and wall time added up."""
     ends = [end_points["initial"], end_points["final"]]
     ends[which[0]] = band_images[which[1]]
-    again = relaxed_end_points(*ends, settings).as_output()
+    again = relaxed_end_points(*ends, settings, cut=end_points.get("cut")).as_output()
     for key in ("force_calls", "wall_time_s"):
         again[key] += end_points[key]
     return again
@@ -170,6 +170,7 @@ def _document(
         engine=engine or settings.engine,
         settings=settings.model_dump(exclude_none=True),
         force_calls=end_points["force_calls"] + band_calls,
+        site_drift=end_points.get("site_drift"),
         wall_time_s=end_points["wall_time_s"] + time.perf_counter() - start,
         provenance=Provenance(job_uuid=current_job_uuid()),
         **extra,

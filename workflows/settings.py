@@ -63,6 +63,11 @@ class NebSettings(PresetSettings):
     end_point_fmax: float = Field(gt=0, description="eV/Å: force criterion of the end points")
     end_point_steps: int = Field(ge=1, description="optimizer steps of each end point")
     end_point_optimizer: str = Field(description="ASE optimizer of the end points")
+    end_point_site_drift: float = Field(
+        gt=0,
+        description="Å: an end point whose moving ion relaxed further than this from its cut site is "
+        "searched again, the ion pinned at its site first; the lower minimum on the site is kept",
+    )
     warm_start: str | None = Field(
         None, description="cheap potential whose band warm-starts the CI-NEB (None: plain CI-NEB from IDPP)"
     )
