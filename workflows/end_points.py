@@ -14,6 +14,13 @@ when it lowered the energy or the largest force (the radius grows) or rejects it
 shrinks). It stops on the expensive engine's own largest force below ``end_point_fmax``, the
 plain relaxation's criterion; after ``MAX_ROUNDS`` or a collapsed radius, a plain relaxation
 on the expensive engine finishes from the best point measured. Every expensive call counts.
+
+Either way, the moving ion's drift from its cut site is measured in each relaxed end point
+(the cell's rigid shift taken out). One that drifted past ``end_point_site_drift`` may have
+been carried over a shallow ridge into a minimum beside its site: it is searched again from the
+cut with the ion pinned at its site while the rest relaxes, then released
+(:func:`site_search`), and the lower of the two minima is kept when its ion stayed on its own
+site rather than sliding onto the hop's other one.
 """
 
 from __future__ import annotations
@@ -238,7 +245,10 @@ def site_search(cut: Structure, other: Structure, moving: int, settings: NebSett
     point as cut, the guard against a slide back onto its site."""
     pinned = cut.copy()
     pinned.add_site_property("selective_dynamics", [[i != moving] * 3 for i in range(len(cut))])
-    (held,), calls = _plain([pinned], settings)
+    # the held stage only settles the surroundings: to the band's criterion (the release
+    # relaxes to the end points' own)
+    loose = settings.model_copy(update={"end_point_fmax": max(settings.fmax, settings.end_point_fmax)})
+    (held,), calls = _plain([pinned], loose)
     released = held.final_mol_or_struct.copy()
     released.remove_site_property("selective_dynamics")
     (free,), more = _plain([released], settings)
