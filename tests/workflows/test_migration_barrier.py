@@ -89,6 +89,10 @@ def test_symmetric_hop_barrier(neb_run):
     assert lowest < doc["forward_barrier"] < highest
     # relaxed end points are still two sites apart (the ion did not relax onto the site between)
     assert doc["relaxed_hop_length"] == pytest.approx(doc["hop_length"], abs=0.5)
+    # each end point's ion on its own site, mirror images of each other: the same small drift
+    initial_drift, final_drift = doc["site_drift"]
+    assert initial_drift < doc["settings"]["end_point_site_drift"]
+    assert initial_drift == pytest.approx(final_drift, abs=0.01)
 
 
 def test_job_records_engine_settings_force_calls_and_time(neb_run):
