@@ -71,7 +71,8 @@ def cycle(mongo):
     assert "reachable" in run("cluster", "check", str(profile)).stdout
     first = write_hop_spec(folder, "Cu", images=3)
     assert "batch jobs queued" in run("submit", str(first), "--cluster", str(profile)).stdout
-    second = write_hop_spec(folder, "Ag", images=3)
+    # its band long enough (about 20 s of EMT on 107 atoms) that the status poll sees it running
+    second = write_hop_spec(folder, "Ag", images=9, min_length=10.0, fmax=0.001)
     run("submit", str(second), "--cluster", str(profile))
     rows = wait_until(
         profile,

@@ -56,12 +56,12 @@ def test_an_end_point_carried_off_its_site_is_searched_again_from_its_site():
 
 
 def test_a_search_whose_ion_slides_onto_the_other_site_is_not_on_site():
-    """Pinned 40 % of the way from the vacancy (the hop's other site) to its own site, then
+    """Pinned a fifth of the way from the vacancy (the hop's other site) to its own site, then
     released, the ion falls back into the vacancy: the guard says so."""
     hop = cu_vacancy_hop()
     i = hop.moving_index
     vacancy, site = hop.initial[i].coords, hop.final[i].coords
-    near_vacancy = moved(hop.final, i, vacancy + 0.4 * (site - vacancy))
+    near_vacancy = moved(hop.final, i, vacancy + 0.2 * (site - vacancy))
     found = site_search(near_vacancy, hop.initial, i, EMT)
     assert site_drift(hop.initial, found.structure, i) < 0.1  # back on the vacancy's site
     assert not found.on_site
