@@ -241,19 +241,23 @@ def site_search(cut: Structure, other: Structure, moving: int, settings: NebSett
     the cell, hydroxide orientations included, settles around it), then with the ion free: the
     minimum of the site's own basin, where a relaxation from the cut can carry the ion over
     a shallow ridge into a higher minimum beside it (measured on the main job's slab-centre hop:
-    1.3 Å from its site, 0.17 eV higher; docs/main-job.md). ``other``: the hop's other end
+    1.3 Å from its site, 0.23 eV higher; docs/main-job.md). ``other``: the hop's other end
     point as cut, the guard against a slide back onto its site."""
-    pinned = cut.copy()
-    pinned.add_site_property("selective_dynamics", [[i != moving] * 3 for i in range(len(cut))])
+    # atoms the cut holds fixed (selective dynamics) stay fixed in both stages
+    kept = cut.site_properties.get("selective_dynamics") or [[True] * 3] * len(cut)
+    held_flags = [[False] * 3 if i == moving else list(flags) for i, flags in enumerate(kept)]
+    pinned = cut.copy(site_properties={"selective_dynamics": held_flags})
     # the held stage only settles the surroundings: to the band's criterion (the release
     # relaxes to the end points' own)
     loose = settings.model_copy(update={"end_point_fmax": max(settings.fmax, settings.end_point_fmax)})
     (held,), calls = _plain([pinned], loose)
     released = held.final_mol_or_struct.copy()
     released.remove_site_property("selective_dynamics")
+    if "selective_dynamics" in cut.site_properties:
+        released.add_site_property("selective_dynamics", kept)
     (free,), more = _plain([released], settings)
     end = free.final_mol_or_struct
-    if "selective_dynamics" in end.site_properties:
+    if "selective_dynamics" in end.site_properties and "selective_dynamics" not in cut.site_properties:
         end.remove_site_property("selective_dynamics")
     return SiteSearch(
         structure=end,

@@ -66,3 +66,17 @@ def test_a_search_whose_ion_slides_onto_the_other_site_is_not_on_site():
     assert site_drift(hop.initial, found.structure, i) < 0.1  # back on the vacancy's site
     assert not found.on_site
     assert site_search(hop.final, hop.initial, i, EMT).on_site
+
+
+def test_the_site_search_keeps_the_atoms_the_cut_holds_fixed():
+    """A cut whose selective dynamics fix an atom (a slab's bottom, say): that atom stays where
+    it is through both stages of the search, and the end point keeps the flags."""
+    hop = cu_vacancy_hop()
+    i = hop.moving_index
+    fixed = next(j for j in range(len(hop.final)) if j != i and hop.final.get_distance(i, j) < 3.0)
+    flags = [[j != fixed] * 3 for j in range(len(hop.final))]
+    cut = hop.final.copy(site_properties={"selective_dynamics": flags})
+    found = site_search(cut, hop.initial, i, EMT)
+    assert np.allclose(found.structure[fixed].coords, cut[fixed].coords, atol=1e-8)
+    assert found.structure.site_properties["selective_dynamics"][fixed] == [False] * 3
+    assert found.on_site
