@@ -200,8 +200,9 @@ def _relaxed(
     """The result, each end point that drifted from its site searched again (:func:`site_search`)."""
     moving = check_end_points(*cut)
     ends, energies = list(ends), list(energies)
+    drift = [site_drift(c, e, moving) for c, e in zip(cut, ends, strict=True)]
     for k in (0, 1):
-        if site_drift(cut[k], ends[k], moving) > settings.end_point_site_drift:
+        if drift[k] > settings.end_point_site_drift:
             found = site_search(cut[k], cut[1 - k], moving, settings)
             calls += found.force_calls
             if found.on_site and found.energy < energies[k]:
@@ -211,6 +212,7 @@ def _relaxed(
                     energies[k] - found.energy,
                 )
                 ends[k], energies[k] = found.structure, found.energy
+                drift[k] = site_drift(cut[k], found.structure, moving)
                 converged = converged and found.converged
     return RelaxedEndPoints(
         initial=ends[0],
@@ -220,7 +222,7 @@ def _relaxed(
         force_calls=calls,
         wall_time_s=time.perf_counter() - start,
         cut=cut,
-        site_drift=[site_drift(c, e, moving) for c, e in zip(cut, ends, strict=True)],
+        site_drift=drift,
     )
 
 
@@ -251,10 +253,7 @@ def site_search(cut: Structure, other: Structure, moving: int, settings: NebSett
     # relaxes to the end points' own)
     loose = settings.model_copy(update={"end_point_fmax": max(settings.fmax, settings.end_point_fmax)})
     (held,), calls = _plain([pinned], loose)
-    released = held.final_mol_or_struct.copy()
-    released.remove_site_property("selective_dynamics")
-    if "selective_dynamics" in cut.site_properties:
-        released.add_site_property("selective_dynamics", kept)
+    released = held.final_mol_or_struct.copy(site_properties={"selective_dynamics": kept})
     (free,), more = _plain([released], settings)
     end = free.final_mol_or_struct
     if "selective_dynamics" in end.site_properties and "selective_dynamics" not in cut.site_properties:
