@@ -85,6 +85,46 @@ def wait_until(
     raise AssertionError(f"timed out waiting for {what}: {rows}")
 
 
+def scancel_when_running(
+    cluster: Path,
+    cwd: Path,
+    victim: Callable[[dict], bool],
+    what: str,
+    env: dict[str, str] | None = None,
+) -> dict:
+    """Kill a batch job while it runs: wait (``ionflow status``) for a job that ``victim``
+    picks among the queued or running ones, then poll ``squeue`` for its batch job, cheap next
+    to a status call, and scancel it as soon as it runs. A batch job that finishes in between
+    sends the wait back for the next one. Returns the killed job's row."""
+    t0 = time.time()
+
+    def alive(row: dict) -> bool:
+        return row["state"] in ("RESERVED", "RUNNING") and row["queue_state"] in ("QUEUED", "RUNNING")
+
+    while time.time() - t0 < TIMEOUT_S:
+        rows = wait_until(cluster, cwd, lambda rows: any(victim(r) and alive(r) for r in rows), what, env)
+        for row in (r for r in rows if victim(r) and alive(r)):
+            if _scancel_once_running(row["queue_id"]):
+                return row
+    raise AssertionError(f"timed out waiting to kill {what}")
+
+
+def _scancel_once_running(queue_id: str) -> bool:
+    """scancel the batch job once squeue says it runs; False if it leaves the queue first."""
+    t0 = time.time()
+    while time.time() - t0 < TIMEOUT_S:
+        state = subprocess.run(
+            ["squeue", "-h", "-j", queue_id, "-o", "%T"], capture_output=True, text=True
+        ).stdout.strip()
+        if state == "RUNNING":
+            subprocess.run(["scancel", queue_id], check=True)
+            return True
+        if state not in ("PENDING", "CONFIGURING"):  # finished (or gone) before it was seen running
+            return False
+        time.sleep(0.1)
+    return False
+
+
 def all_completed(wf_id: int) -> Callable[[list[dict]], bool]:
     """Whether every job of workflow ``wf_id`` is COMPLETED."""
     return lambda rows: (

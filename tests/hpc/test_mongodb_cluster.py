@@ -23,6 +23,7 @@ from tests.hpc.cluster import (
     all_completed,
     ionflow,
     require_slurm,
+    scancel_when_running,
     status,
     wait_until,
     write_hop_spec,
@@ -71,19 +72,15 @@ def cycle(mongo):
     assert "reachable" in run("cluster", "check", str(profile)).stdout
     first = write_hop_spec(folder, "Cu", images=3)
     assert "batch jobs queued" in run("submit", str(first), "--cluster", str(profile)).stdout
-    # its band long enough (about 20 s of EMT on 107 atoms) that the status poll sees it running
+    # its jobs long enough (a band of about 20 s of EMT on 107 atoms) to be caught running
     second = write_hop_spec(folder, "Ag", images=9, min_length=10.0, fmax=0.001)
     run("submit", str(second), "--cluster", str(profile))
-    rows = wait_until(
-        profile,
-        folder,
-        lambda rows: any(r["wf_id"] > 1 and r["queue_state"] == "RUNNING" for r in rows),
-        "the second workflow's first batch job",
-        env,
+    victim = scancel_when_running(
+        profile, folder, lambda r: r["wf_id"] > 1, "a batch job of the second workflow", env
     )
-    victim = next(r for r in rows if r["wf_id"] > 1 and r["queue_state"] == "RUNNING")
-    subprocess.run(["scancel", victim["queue_id"]], check=True)
-    wait_until(profile, folder, lambda rows: any(r["state"] == "LOST" for r in rows), "the lost job", env)
+    rows = wait_until(
+        profile, folder, lambda rows: any(r["state"] == "LOST" for r in rows), "the lost job", env
+    )
     assert f"reset: {victim['fw_id']}" in run("rerun", "--lost", "--cluster", str(profile)).stdout
     for wf_id in {r["wf_id"] for r in rows}:
         rows = wait_until(profile, folder, all_completed(wf_id), f"workflow {wf_id}", env)

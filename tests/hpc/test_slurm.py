@@ -21,6 +21,7 @@ from tests.hpc.cluster import (
     barriers,
     ionflow,
     require_slurm,
+    scancel_when_running,
     status,
     wait_until,
     write_hop_spec,
@@ -105,19 +106,15 @@ def test_resubmitting_the_same_spec_adds_nothing(cluster, first_run):
 def test_killed_job_is_lost_then_rerun_without_losing_results(cluster, first_run):
     folder, profile = cluster
     first = barriers(folder / "results.json")
-    # a band long enough (about 20 s of EMT on 107 atoms) that the status poll sees it running
+    # a band long enough (about 20 s of EMT on 107 atoms) to be caught running
     spec = write_hop_spec(folder, "Cu", images=9, min_length=10.0, fmax=0.001)
     ionflow("submit", str(spec), "--cluster", str(profile), cwd=folder)
-    rows = wait_until(
+    neb = scancel_when_running(
         profile,
         folder,
-        lambda rows: any(
-            r["job"].startswith("CI-NEB") and r["queue_state"] == "RUNNING" for r in rows if r["wf_id"] > 1
-        ),
-        "the second CI-NEB's batch job to start",
+        lambda r: r["wf_id"] > 1 and r["job"].startswith("CI-NEB"),
+        "the second CI-NEB's batch job",
     )
-    neb = next(r for r in rows if r["wf_id"] > 1 and r["job"].startswith("CI-NEB"))
-    subprocess.run(["scancel", neb["queue_id"]], check=True)
     rows = wait_until(profile, folder, lambda rows: any(r["state"] == "LOST" for r in rows), "the lost run")
     lost = [r for r in rows if r["state"] == "LOST"]
     assert [r["fw_id"] for r in lost] == [neb["fw_id"]]
