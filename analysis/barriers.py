@@ -12,6 +12,7 @@ COLUMNS = {
     "species": "species",
     "hop_id": "hop",
     "location": "location",
+    "bulk_sites": "bulk sites",
     "hop_length": "length (Å)",
     "forward_barrier": "Ea fwd (eV)",
     "reverse_barrier": "Ea rev (eV)",
@@ -76,6 +77,7 @@ def barrier_frame(store: Store, host: str | None = None, species: list[str] | No
     finally:
         store.close()
     frame = pd.DataFrame(rows, columns=[*COLUMNS, "energies", "relaxed_hop_length"])
+    frame["bulk_sites"] = frame["bulk_sites"].fillna("")  # documents stored before the key
     # documents stored before E_KRA was recorded: the same formula from their barrier and ΔE
     frame["kra_barrier"] = frame["kra_barrier"].where(
         frame["kra_barrier"].notna(), kra_barrier(frame["forward_barrier"], frame["delta_e"])
@@ -162,10 +164,12 @@ def slab_of(host: str, slabs: set[str]) -> str | None:
 
 
 def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float | None]]:
-    """Per slab host and engine with a usable slab-centre and bulk hop: (host, engine, slab-centre
-    E_KRA, bulk E_KRA, interface E_KRA or None); a contact variant's interface hop, computed
-    without a slab-centre hop of its own, is checked by its built contact's slab
-    (:func:`slab_of`). ``frame`` has the raw columns (before renaming)."""
+    """Per slab host and engine with a usable slab-centre hop and the same hop in bulk (the bulk
+    host's row with the slab-centre hop's ``bulk_sites``): (host, engine, slab-centre E_KRA, bulk
+    E_KRA, interface E_KRA or None); a contact variant's interface hop, computed without a
+    slab-centre hop of its own, is checked by its built contact's slab (:func:`slab_of`). A
+    slab-centre hop that copies no bulk hop checks nothing. ``frame`` has the raw columns
+    (before renaming)."""
     usable = usable_rows(frame, "saddle_interior")
     slab_rows = usable[usable["location"].isin(["slab-centre", "interface"])]
     found = []
@@ -175,15 +179,18 @@ def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float
         slab = slab_of(host, set(centres["host"]))
         if slab is None:
             continue
+        centre = centres[(centres["host"] == slab) & (centres["bulk_sites"] != "")]
         bulk = same_engine[same_engine["host"] == bulk_host(slab)]
+        keys = sorted(set(centre["bulk_sites"]) & set(bulk["bulk_sites"]))  # one hop, slab and bulk
         interface = same_engine[(same_engine["host"] == host) & (same_engine["location"] == "interface")]
-        if bulk.empty or (slab != host and interface.empty):
+        if not keys or (slab != host and interface.empty):
             continue
+        centre, bulk = (rows[rows["bulk_sites"] == keys[0]] for rows in (centre, bulk))
         found.append(
             (
                 host,
                 engine,
-                float(centres[centres["host"] == slab]["kra_barrier"].min()),
+                float(centre["kra_barrier"].min()),
                 float(bulk["kra_barrier"].min()),
                 float(interface["kra_barrier"].min()) if not interface.empty else None,
             )
@@ -193,18 +200,25 @@ def slab_checks(frame: pd.DataFrame) -> list[tuple[str, str, float, float, float
 
 def _with_slab_check(frame: pd.DataFrame) -> list[str]:
     """The notes, with "slab not bulk-like" on each interface hop whose slab's centre hop differs
-    from bulk by more than :data:`SLAB_CONVERGENCE` on the same engine."""
+    from the same hop in bulk by more than :data:`SLAB_CONVERGENCE` on the same engine, and
+    "slab not checked" on each interface hop that has no such pair (a slab of one bulk cell)."""
     notes = list(frame["saddle_interior"])
     records = frame.to_dict("records")
-    for host, engine, centre, bulk, _ in slab_checks(frame):
-        if abs(centre - bulk) <= SLAB_CONVERGENCE:
+    checks = {(host, engine): centre - bulk for host, engine, centre, bulk, _ in slab_checks(frame)}
+    for i, row in enumerate(records):
+        if row["location"] != "interface" or notes[i]:
             continue
-        for i, row in enumerate(records):
-            if (row["host"], row["engine"], row["location"]) == (host, engine, "interface") and not notes[i]:
-                notes[i] = (
-                    f"slab not bulk-like: its centre hop differs from bulk by {centre - bulk:+.2f} eV "
-                    f"(E_KRA; limit {SLAB_CONVERGENCE} eV): grow the slab before comparing"
-                )
+        difference = checks.get((row["host"], row["engine"]))
+        if difference is None:
+            notes[i] = (
+                "slab not checked: no slab-centre copy of a bulk hop on this engine (a slab of two or "
+                "more bulk cells has one): not compared with bulk"
+            )
+        elif abs(difference) > SLAB_CONVERGENCE:
+            notes[i] = (
+                f"slab not bulk-like: its centre hop differs from bulk by {difference:+.2f} eV "
+                f"(E_KRA; limit {SLAB_CONVERGENCE} eV): grow the slab before comparing"
+            )
     return notes
 
 

@@ -66,6 +66,12 @@ class MigrationBarrierDoc(BaseModel):
     species: str
     hop_id: str
     location: str = Field("bulk", description="bulk, interface or slab-centre")
+    bulk_sites: str = Field(
+        "",
+        description="an AP vacancy hop in its bulk cell's site labels (Li site > O site and the vacant "
+        "corner's axis): a slab-centre hop is checked against the bulk hop with the same key (like for "
+        "like); empty for hops that copy no bulk hop",
+    )
     hop_length: float = Field(description="distance between the two sites (Å)")
     hop_fingerprint: str = Field("", description="hash of the hop's end points")
     relaxed_hop_length: float | None = Field(
@@ -139,6 +145,7 @@ class MigrationBarrierDoc(BaseModel):
             species=hop["species"],
             hop_id=hop["hop_id"],
             location=hop["location"],
+            bulk_sites=hop.get("bulk_sites", ""),
             hop_length=hop["length"],
             hop_fingerprint=hop["fingerprint"],
             **fields,

@@ -17,7 +17,7 @@ from pymatgen.core import Structure
 from ionflow.inputs.carbon import carbon_geometry, distance_to_carbon
 from ionflow.inputs.checks import assert_no_close_atoms
 from ionflow.inputs.errors import InputError
-from ionflow.inputs.interface import REGION, InterfaceModel, with_polarity
+from ionflow.inputs.interface import BULK_SITE, REGION, InterfaceModel, with_polarity
 
 AS_BUILT = "as built"
 BR_CONTACT = "Br at the contact"
@@ -71,7 +71,7 @@ def contact_variant(model: InterfaceModel, change: str) -> InterfaceModel:
             )
         for i in top:
             if structure[i].specie.symbol == "Cl":
-                structure.replace(i, "Br", properties={REGION: "AP"})
+                structure.replace(i, "Br", properties={REGION: "AP", BULK_SITE: -1})
     elif change == LI_VACANCY:
         top_li = [i for i in planes[0] if structure[i].specie.symbol == "Li"]
         if not top_li:
@@ -89,7 +89,10 @@ def contact_variant(model: InterfaceModel, change: str) -> InterfaceModel:
         z_carbon = carbon_geometry(structure, regions).z_facing
         x, y, _ = structure.cart_coords[site]
         structure.append(
-            "Li", [x, y, 0.5 * (z_top + z_carbon)], coords_are_cartesian=True, properties={REGION: "AP"}
+            "Li",
+            [x, y, 0.5 * (z_top + z_carbon)],
+            coords_are_cartesian=True,
+            properties={REGION: "AP", BULK_SITE: -1},
         )
     if change != AS_BUILT:
         assert_no_close_atoms(structure, f"interface with {change}")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from ase.mep import NEB
+from monty.json import MSONable
 from pymatgen.analysis.diffusion.neb.full_path_mapper import MigrationGraph
 from pymatgen.analysis.diffusion.utils.supercells import get_sc_fromstruct, get_start_end_structures
 from pymatgen.analysis.dimensionality import get_dimensionality_larsen
@@ -25,6 +26,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from ionflow.inputs.carbon import carbon_geometry, distance_to_carbon
 from ionflow.inputs.checks import assert_no_close_atoms, structure_fingerprint
 from ionflow.inputs.errors import InputError
+from ionflow.inputs.interface import BULK_SITE
 
 MOBILE_SPECIES = ("Li", "Cu", "Na", "Ag")
 
@@ -51,6 +53,9 @@ class HopPath:
         Name of the host the hop lives in.
     location
         ``"bulk"``, or for interface hops ``"interface"`` / ``"slab-centre"``.
+    bulk_sites
+        An AP vacancy hop in its bulk cell's site labels (:func:`bulk_sites_key`): a slab's hop
+        and a bulk hop with the same key are one hop; empty for others.
     """
 
     hop_id: str
@@ -62,6 +67,7 @@ class HopPath:
     images: list[Structure] = field(default_factory=list)
     host: str = ""
     location: str = "bulk"
+    bulk_sites: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -79,6 +85,7 @@ class HopPath:
             "n_images": len(self.images),
             "host": self.host,
             "location": self.location,
+            "bulk_sites": self.bulk_sites,
             "n_atoms": len(self.initial),
         }
 
@@ -410,6 +417,15 @@ def _periodic_distance(structure: Structure, a: np.ndarray, b: np.ndarray) -> fl
     return float(np.linalg.norm(structure.lattice.get_cartesian_coords(frac - np.round(frac))))
 
 
+def _li_o_distance(structure: Structure) -> float:
+    """The AP frame's O-Li distance: the median over the O of each O's nearest Li (Å)."""
+    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
+    oxygens = [i for i, s in enumerate(structure) if s.specie.symbol == "O"]
+    if not li or not oxygens:
+        raise InputError("AP structure", "has no Li or no O", "give an anti-perovskite Li2OH(Cl,Br) model")
+    return float(np.median([min(structure.get_distance(o, i) for i in li) for o in oxygens]))
+
+
 def ap_vacant_sites(
     structure: Structure, within: tuple[float, float] | None = None
 ) -> list[tuple[int, np.ndarray]]:
@@ -419,24 +435,114 @@ def ap_vacant_sites(
     the Cartesian axes (ionflow's AP cells and slabs keep the cubic axes), with the O-Li
     distance of the structure. ``within`` keeps sites with z in that range (a slab's extent).
     """
-    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
+    half = _li_o_distance(structure)
     oxygens = [i for i, s in enumerate(structure) if s.specie.symbol == "O"]
-    if not li or not oxygens:
-        raise InputError("AP structure", "has no Li or no O", "give an anti-perovskite Li2OH(Cl,Br) model")
-    half = float(np.median([min(structure.get_distance(o, i) for i in li) for o in oxygens]))
     vacant = []
     for o in oxygens:
         for axis in AXES:
             site = structure[o].coords + half * axis
             if within and not within[0] - 0.5 <= site[2] <= within[1] + 0.5:
                 continue
-            near = structure.get_sites_in_sphere(site, 1.2)
-            # the O-H of this O points at a vacant site: H sits ~1 Å from it, anything else fills it
-            if all(n.specie.symbol == "H" for n in near) and not any(
+            if _is_vacant(structure, site) and not any(
                 _periodic_distance(structure, site, v) < 0.1 for _, v in vacant
             ):
                 vacant.append((o, site))
     return vacant
+
+
+def _is_vacant(structure: Structure, site: np.ndarray) -> bool:
+    """No atom within 1.2 Å of ``site`` but H: the O-H of its O points at a vacant site, H
+    sitting ~1 Å from it; anything else fills it."""
+    return all(n.specie.symbol == "H" for n in structure.get_sites_in_sphere(site, 1.2))
+
+
+@dataclass(frozen=True)
+class VacancyHopSites(MSONable):
+    """Which Li of an AP model hops into which vacant Li site: the Li's index, the O whose
+    octahedron's vacant corner it enters, and the unit axis from that O to the corner. Chosen
+    on a built model and cut into the relaxed one (:func:`cut_vacancy_hop`): the same sites
+    whatever the relaxation moved."""
+
+    li: int
+    oxygen: int
+    axis: tuple[float, float, float]
+
+
+def ap_bulk_hop_sites(bulk: Structure, host_name: str = "AP bulk") -> VacancyHopSites:
+    """The bulk AP hop: the first Li (in site order) with a vacant Li site at the shortest
+    distance, into that site."""
+    li = [i for i, s in enumerate(bulk) if s.specie.symbol == "Li"]
+    best = _nearest_vacancy_hop(bulk, li, ap_vacant_sites(bulk))
+    if best is None:
+        raise InputError(host_name, "has no Li next to a vacant Li site", "give an AP cell with Li vacancies")
+    _, i, (o, site) = best
+    return VacancyHopSites(i, o, _unit_axis(bulk, bulk[o].coords, site))
+
+
+def _unit_axis(structure: Structure, origin: np.ndarray, site: np.ndarray) -> tuple[float, float, float]:
+    frac = structure.lattice.get_fractional_coords(np.asarray(site) - origin)
+    vector = structure.lattice.get_cartesian_coords(frac - np.round(frac))
+    return tuple(float(x) for x in vector / np.linalg.norm(vector))
+
+
+def slab_copy(
+    slab: Structure, bulk_hop: VacancyHopSites, goal_z: float, host_name: str = "AP slab"
+) -> VacancyHopSites:
+    """The bulk hop's copy in a slab cut from that bulk (its sites labelled
+    :data:`~ionflow.inputs.interface.BULK_SITE`) whose Li is nearest the height ``goal_z``:
+    the same Li site, the same O and the same vacant corner, so the slab's hop and the bulk's
+    are one hop (like for like). A copy outside the slab's central half (a slab of one bulk
+    cell has one copy, wherever the cut put it) is refused: it checks no slab centre."""
+    labels = slab.site_properties.get(BULK_SITE)
+    if labels is None:
+        raise InputError(host_name, "has no 'bulk_site' labels", "build it with ionflow build interface")
+    z = slab.cart_coords[:, 2]
+    copies = [i for i, label in enumerate(labels) if label == bulk_hop.li]
+    oxygens = [i for i, label in enumerate(labels) if label == bulk_hop.oxygen]
+    if not copies or not oxygens:
+        raise InputError(
+            host_name, "holds no copy of the bulk hop's sites", "build the slab from that bulk cell"
+        )
+    li = min(copies, key=lambda i: abs(z[i] - goal_z))
+    ap = [i for i, label in enumerate(labels) if label >= 0]
+    if abs(z[li] - goal_z) > 0.25 * np.ptp(z[ap]):
+        raise InputError(
+            host_name,
+            f"has the bulk hop's copy {abs(z[li] - goal_z):.1f} Å from its middle, outside its central half",
+            "use a slab of two or more bulk cells (ionflow build interface --layers 2)",
+        )
+    oxygen = min(oxygens, key=lambda o: slab.get_distance(o, li))
+    site = slab[oxygen].coords + _li_o_distance(slab) * np.asarray(bulk_hop.axis)
+    if not _is_vacant(slab, site):
+        raise InputError(host_name, "has its copy of the bulk hop's vacant site filled", "use a thicker slab")
+    return VacancyHopSites(li, oxygen, bulk_hop.axis)
+
+
+def cut_vacancy_hop(
+    structure: Structure,
+    sites: VacancyHopSites,
+    hop_id: str,
+    host_name: str,
+    location: str,
+    n_images: int,
+) -> HopPath:
+    """The hop ``sites`` names, cut into ``structure`` (a relaxed model: the vacant corner is
+    put at its O's Li distance along the axis, the periodic image nearest the Li)."""
+    corner = structure[sites.oxygen].coords + _li_o_distance(structure) * np.asarray(sites.axis)
+    start = structure[sites.li].coords
+    frac = structure.lattice.get_fractional_coords(corner - start)
+    target = start + structure.lattice.get_cartesian_coords(frac - np.round(frac))
+    hop = ap_vacancy_hop(structure, sites.li, (sites.oxygen, target), hop_id, host_name, location, n_images)
+    labels = structure.site_properties.get(BULK_SITE) or range(len(structure))  # a bulk cell: itself
+    hop.bulk_sites = bulk_sites_key(labels[sites.li], labels[sites.oxygen], sites.axis)
+    return hop
+
+
+def bulk_sites_key(li: int, oxygen: int, axis: tuple[float, float, float]) -> str:
+    """An AP vacancy hop named by its bulk cell's sites: ``"Li0>O16+x"`` (Li site 0 into the
+    vacant corner of O site 16 along +x)."""
+    k = int(np.argmax(np.abs(axis)))
+    return f"Li{li}>O{oxygen}{'+' if axis[k] > 0 else '-'}{'xyz'[k]}"
 
 
 def ap_vacancy_hop(
@@ -499,26 +605,26 @@ def _nearest_vacancy_hop(structure: Structure, candidates: list[int], vacant, ma
 
 
 def ap_bulk_vacancy_hop(structure: Structure, host_name: str = "AP bulk", n_images: int = 5) -> HopPath:
-    """Li into a neighbouring intrinsic vacant Li site of bulk AP (the cell as given)."""
-    vacant = ap_vacant_sites(structure)
-    li = [i for i, s in enumerate(structure) if s.specie.symbol == "Li"]
-    best = _nearest_vacancy_hop(structure, li, vacant)
-    if best is None:
-        raise InputError(host_name, "has no Li next to a vacant Li site", "give an AP cell with Li vacancies")
-    _, i, target = best
-    hop = ap_vacancy_hop(structure, i, (target[0], target[1]), "Li-vacancy", host_name, "bulk", n_images)
-    return hop
+    """Li into a neighbouring intrinsic vacant Li site of bulk AP (the cell as given,
+    :func:`ap_bulk_hop_sites`)."""
+    sites = ap_bulk_hop_sites(structure, host_name)
+    return cut_vacancy_hop(structure, sites, "Li-vacancy", host_name, "bulk", n_images)
 
 
 def ap_interface_vacancy_hops(
-    interface: Structure, host_name: str = "AP/carbon", n_images: int = 5
+    interface: Structure,
+    host_name: str = "AP/carbon",
+    n_images: int = 5,
+    bulk_hop: VacancyHopSites | None = None,
 ) -> list[HopPath]:
     """Li into an intrinsic vacant Li site next to the carbon and in the slab centre, same cell.
 
-    The moving Li is the one nearest the carbon (``interface``) or nearest the slab's middle
-    (``slab-centre``) that has a vacant site of the AP frame within 3.2 Å. Nearest the carbon:
-    in the slab's top plane under a sheet; under a tube, the one closest to the tube's atoms
-    (a top-plane Li beside the tube is not next to it).
+    Next to the carbon: the Li nearest the carbon that has a vacant site of the AP frame within
+    3.2 Å (in the slab's top plane under a sheet; under a tube, the one closest to the tube's
+    atoms: a top-plane Li beside the tube is not next to it). In the slab centre: with
+    ``bulk_hop`` (the bulk cell's hop, :func:`ap_bulk_hop_sites`), its copy nearest the slab's
+    middle (:func:`slab_copy`), so that the slab check compares one hop in slab and bulk;
+    without, the Li nearest the middle with a vacant site within 3.2 Å.
     """
     regions = interface.site_properties.get("region")
     if regions is None:
@@ -531,10 +637,13 @@ def ap_interface_vacancy_hops(
     li = [i for i, s in enumerate(interface) if s.specie.symbol == "Li" and regions[i] == "AP"]
     hops = []
     tube = carbon_geometry(interface, regions).kind == "tube"
-    for location, goal in (
-        ("interface", z_hi if carbon_above else z_lo),
-        ("slab-centre", 0.5 * (z_lo + z_hi)),
-    ):
+    middle = 0.5 * (z_lo + z_hi)
+    for location, goal in (("interface", z_hi if carbon_above else z_lo), ("slab-centre", middle)):
+        hop_id = f"Li-{location}"
+        if location == "slab-centre" and bulk_hop is not None:
+            sites = slab_copy(interface, bulk_hop, middle, host_name)
+            hops.append(cut_vacancy_hop(interface, sites, hop_id, host_name, location, n_images))
+            continue
         if location == "interface" and tube:
             order = [li[k] for k in np.argsort(distance_to_carbon(interface, li, regions), kind="stable")]
         else:
@@ -548,8 +657,6 @@ def ap_interface_vacancy_hops(
             raise InputError(host_name, f"no {location} Li next to a vacant site", "use a thicker slab")
         _, i, target = best
         hops.append(
-            ap_vacancy_hop(
-                interface, i, (target[0], target[1]), f"Li-{location}", host_name, location, n_images
-            )
+            ap_vacancy_hop(interface, i, (target[0], target[1]), hop_id, host_name, location, n_images)
         )
     return hops

@@ -23,6 +23,10 @@ from ionflow.inputs.polarity import Polarity, region_polarity, slab_polarity
 
 Termination = Literal["LiCl", "Li2OH"]
 REGION = "region"
+BULK_SITE = "bulk_site"
+"""Site label of a slab's AP sites: the index of the site of the bulk cell it copies (the
+cell the slab was cut from, :func:`ionflow.workflows.demo.bulk_in_plane_cell`); -1 elsewhere.
+A hop in the slab and the same hop in bulk share these labels (like for like)."""
 
 
 @dataclass
@@ -78,14 +82,16 @@ def ap_slab(
     matrix = bulk.lattice.matrix.copy()
     matrix[2] = [0.0, 0.0, new_c]
     lattice = Lattice(matrix)
-    species, coords, props = [], [], []
+    species, coords, props, labels = [], [], [], []
     for rep in range(repeats):
         for i, site in enumerate(bulk):
             cart = site.coords + (offsets[i] + rep) * bulk.lattice.matrix[2]
             species.append(site.specie)
             coords.append(cart)
             props.append("AP")
-    slab = Structure(lattice, species, coords, coords_are_cartesian=True, site_properties={REGION: props})
+            labels.append(i)
+    properties = {REGION: props, BULK_SITE: labels}
+    slab = Structure(lattice, species, coords, coords_are_cartesian=True, site_properties=properties)
     return slab
 
 
@@ -99,6 +105,15 @@ def stacked_along(bulk: Structure, axis: str) -> Structure:
     lengths = np.array(bulk.lattice.abc)[order]
     lattice = Lattice.orthorhombic(*lengths)
     return Structure(lattice, bulk.species, bulk.frac_coords[:, order], site_properties=bulk.site_properties)
+
+
+def bulk_in_plane_cell(ap_bulk: Structure, interface: InterfaceModel) -> Structure:
+    """Bulk AP in the interface's in-plane periodicity, stacked along the slab's bulk axis."""
+    m = interface.info["ap_in_plane_supercell"]
+    axis = interface.info.get("stacking_axis", "c")  # the bulk axis the slab was stacked along
+    bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
+    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
+    return bulk
 
 
 def non_polar_stacking(bulk: Structure, termination: Termination) -> tuple[Structure, str, Polarity]:
@@ -129,6 +144,12 @@ def with_polarity(model: InterfaceModel, axis: str) -> InterfaceModel:
     model.info["stacking_axis"] = axis
     model.info["polarity"] = model.polarity.as_dict()
     return model
+
+
+def _labels(slab: Structure, region: list[str]) -> dict[str, list]:
+    """An interface's site properties: each site's region, and the slab's sites' bulk sites
+    (carbon after them: -1)."""
+    return {REGION: region, BULK_SITE: slab.site_properties[BULK_SITE] + [-1] * (len(region) - len(slab))}
 
 
 def _in_plane_fu(bulk: Structure) -> int:
@@ -281,7 +302,7 @@ def build_ap_graphene_interface(
         frac.append([site.frac_coords[0], site.frac_coords[1], (z_top + gap) / c_len])
         species.append(site.specie)
         region.append("carbon")
-    structure = Structure(lattice, species, frac, site_properties={REGION: region})
+    structure = Structure(lattice, species, frac, site_properties=_labels(slab, region))
     # put the slab a little above the cell bottom so nothing wraps
     structure.translate_sites(list(range(len(structure))), [0, 0, 0.5 * vacuum / c_len / 2], frac_coords=True)
     assert_no_close_atoms(structure, "interface")
@@ -357,7 +378,7 @@ def build_cnt_on_ap(
         species.append("C")
         region.append("carbon")
     structure = Structure(
-        lattice, species, coords, coords_are_cartesian=True, site_properties={REGION: region}
+        lattice, species, coords, coords_are_cartesian=True, site_properties=_labels(slab, region)
     )
     structure.translate_sites(list(range(len(structure))), [0, 0, 0.25 * vacuum / c_len], frac_coords=True)
     assert_no_close_atoms(structure, "interface")

@@ -521,6 +521,13 @@ def run_demo(
             "transfer and its Li hop (~8 min more on 2 cores)."
         ),
     ] = False,
+    slab_check: Annotated[
+        bool,
+        typer.Option(
+            help="Add the Li hops under graphene on a slab of two bulk cells, the slab-centre one "
+            "the bulk hop's copy: the check before interface and bulk are compared (~20 min more)."
+        ),
+    ] = False,
 ) -> None:
     """The main job: AP/graphene charge transfer, Li+ at graphene and a nanotube vs bulk, Li+/Cu+.
 
@@ -532,8 +539,8 @@ def run_demo(
     store = results_store(results)
     data = results_data_store(results)
     with console.status("building the models (AP orderings, interfaces, Li6PS5Cl:Cu, hops)"):
-        flows = demo_flows(quick=quick, donor=donor, contacts=contacts)
-    spec = FlowSpec(flow="demo", quick=quick, donor=donor, contacts=contacts)
+        flows = demo_flows(quick=quick, donor=donor, contacts=contacts, slab_check=slab_check)
+    spec = FlowSpec(flow="demo", quick=quick, donor=donor, contacts=contacts, slab_check=slab_check)
     run_flows(flows, store, work_dir, spec_fingerprint(spec), recompute, data, workers or default_workers())
     print_frame(
         charge_frame(store),

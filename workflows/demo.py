@@ -16,12 +16,19 @@ from pymatgen.core import Structure
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.inputs.conductor import build_dual_ion_conductor
 from ionflow.inputs.contacts import CONTACT_CHANGES, LI_INTERSTITIAL
-from ionflow.inputs.hops import ap_bulk_vacancy_hop, ap_interface_vacancy_hops, find_hops
+from ionflow.inputs.hops import (
+    ap_bulk_hop_sites,
+    ap_interface_vacancy_hops,
+    cut_vacancy_hop,
+    find_hops,
+    slab_copy,
+)
 from ionflow.inputs.interface import (
+    REGION,
     InterfaceModel,
     build_ap_graphene_interface,
     build_cnt_on_ap,
-    stacked_along,
+    bulk_in_plane_cell,
 )
 from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
@@ -35,7 +42,9 @@ from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
 @dataclass
 class InterfaceVsBulkMaker(Maker):
     """Li hops into an intrinsic vacant Li site in bulk AP, next to the carbon and in the slab
-    centre, with the same settings and the same in-plane periodicity (like for like).
+    centre, with the same settings and the same in-plane periodicity (like for like): the slab
+    centre's hop is the bulk hop's copy (the same Li site, O and vacant corner of the bulk cell
+    the slab was cut from), so the slab check compares one hop in slab and bulk.
 
     Parameters
     ----------
@@ -45,10 +54,15 @@ class InterfaceVsBulkMaker(Maker):
         The migration-barrier maker used for every hop. ``NebSettings(dispersion=True)`` adds
         DFT-D3 to every band (bulk too, like for like); off by default: in a measured run it
         left the slab-centre band unconverged after 500 steps and added 5 minutes.
+    slab_centre
+        Run the slab-centre hop, the slab's check: it needs a slab of two or more bulk cells
+        (one cell holds the bulk hop's only copy next to a face; refused before anything runs).
+        Without it the interface hop is not compared with bulk.
     """
 
     name: str = "interface vs bulk"
     barrier_maker: MigrationBarrierMaker = field(default_factory=MigrationBarrierMaker)
+    slab_centre: bool = True
 
     def make(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> Flow:
         """Two jobs, bulk and interface, each relaxing its host and then replaced by its hops'
@@ -59,27 +73,30 @@ class InterfaceVsBulkMaker(Maker):
     def host_jobs(self, ap_bulk: Structure, interface: InterfaceModel, host: str = "AP") -> list[Job]:
         """The bulk job (bulk AP in the interface's in-plane cell) and the interface job, to run
         as one flow or as two side by side."""
-        carbon = carbon_name(interface)
+        bulk = bulk_in_plane_cell(ap_bulk, interface)
+        bulk_hop = ap_bulk_hop_sites(bulk, f"{host} bulk")  # the slab centre runs its copy
+        name = slab_host(interface, host)
+        if self.slab_centre:  # its copy in the slab's central half, or one line now
+            regions = interface.structure.site_properties[REGION]
+            z = interface.structure.cart_coords[[r == "AP" for r in regions], 2]
+            slab_copy(interface.structure, bulk_hop, 0.5 * (z.min() + z.max()), name)
+        cut = "AP interface" if self.slab_centre else "AP contact"
         return [
-            host_barriers_job(
-                bulk_in_plane_cell(ap_bulk, interface), "AP bulk", f"{host} bulk", self.barrier_maker
-            ),
-            host_barriers_job(interface.structure, "AP interface", f"{host}/{carbon}", self.barrier_maker),
+            host_barriers_job(bulk, "AP bulk", f"{host} bulk", self.barrier_maker, bulk_hop),
+            host_barriers_job(interface.structure, cut, name, self.barrier_maker, bulk_hop),
         ]
+
+
+def slab_host(interface: InterfaceModel, host: str = "AP") -> str:
+    """The hops' host name of an AP/carbon model: "AP/graphene", "AP/CNT", with its slab's bulk
+    cells when more than one ("AP/graphene (2-cell slab)")."""
+    cells = interface.info.get("slab_cells", 1)
+    return f"{host}/{carbon_name(interface)}" + (f" ({cells}-cell slab)" if cells > 1 else "")
 
 
 def carbon_name(interface: InterfaceModel) -> str:
     """The carbon of an AP/carbon model, as its hosts' names say it: CNT or graphene."""
     return "CNT" if interface.info.get("kind") == "CNT/AP" else "graphene"
-
-
-def bulk_in_plane_cell(ap_bulk: Structure, interface: InterfaceModel) -> Structure:
-    """Bulk AP in the interface's in-plane periodicity, stacked along the slab's bulk axis."""
-    m = interface.info["ap_in_plane_supercell"]
-    axis = interface.info.get("stacking_axis", "c")  # the bulk axis the slab was stacked along
-    bulk = ap_bulk.copy() if axis == "c" else stacked_along(ap_bulk, axis)
-    bulk.make_supercell([[*m[0], 0], [*m[1], 0], [0, 0, 1]])
-    return bulk
 
 
 def interface_vs_bulk_hops(
@@ -92,11 +109,12 @@ def interface_vs_bulk_hops(
     """The same hops as :class:`InterfaceVsBulkMaker`, cut here (its hosts relaxed on
     ``force_field`` from rattled positions, :func:`~ionflow.workflows.embedded.relaxed_host`):
     for the benchmark, which runs the bands itself."""
-    carbon = carbon_name(interface)
-    bulk = relaxed_host(bulk_in_plane_cell(ap_bulk, interface), force_field)
-    hops = [ap_bulk_vacancy_hop(bulk, host_name=f"{host} bulk", n_images=n_images)]
+    built = bulk_in_plane_cell(ap_bulk, interface)
+    bulk_hop = ap_bulk_hop_sites(built, f"{host} bulk")
+    bulk = relaxed_host(built, force_field)
+    hops = [cut_vacancy_hop(bulk, bulk_hop, "Li-vacancy", f"{host} bulk", "bulk", n_images)]
     return hops + ap_interface_vacancy_hops(
-        relaxed_host(interface.structure, force_field), host_name=f"{host}/{carbon}", n_images=n_images
+        relaxed_host(interface.structure, force_field), slab_host(interface, host), n_images, bulk_hop
     )
 
 
@@ -122,7 +140,9 @@ def dual_ion_hops(n_images: int, max_hops: int | dict[str, int] = 1) -> list:
     return hops
 
 
-def demo_flows(quick: bool = False, donor: bool = False, contacts: bool = False) -> list[tuple[str, Flow]]:
+def demo_flows(
+    quick: bool = False, donor: bool = False, contacts: bool = False, slab_check: bool = False
+) -> list[tuple[str, Flow]]:
     """The demo's flows, each with a label, the longest first (workers take them in order).
 
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the AP/carbon cells keep the
@@ -133,7 +153,10 @@ def demo_flows(quick: bool = False, donor: bool = False, contacts: bool = False)
     contact: its charge transfer and its Li hop; about 15 minutes of one core, beyond the
     main job's budget); ``contacts`` scans every contact: the LiCl face as built, Br, the donor
     or a Li vacancy at the Li2OH face, and the nanotube's charge transfer as built (graphene vs
-    CNT). ``quick`` (a smoke test): a coarser grid and 3 images everywhere.
+    CNT). ``slab_check`` adds the Li hops under the tube and under graphene on slabs of two bulk
+    cells (100 and 92 atoms), the slab-centre ones the bulk hop's copy: the check that lets an
+    interface hop be compared with bulk (about an hour more of one core). ``quick`` (a smoke
+    test): a coarser grid and 3 images everywhere.
     """
     host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
     # the nearest Li hop and the nearest Cu hop, Cu's first (the longer). The three nearest Li
@@ -144,25 +167,27 @@ def demo_flows(quick: bool = False, donor: bool = False, contacts: bool = False)
         (f"CI-NEB {hop.species} {hop.hop_id} Li6PS5Cl:Cu ({len(hop.initial)} atoms)", host_neb.make(hop))
         for hop in hops
     ]
-    return ap_carbon_flows(quick, donor, contacts) + dual_ion
+    return ap_carbon_flows(quick, donor, contacts, slab_check) + dual_ion
 
 
 def ap_carbon_flows(
-    quick: bool = False, donor: bool = False, contacts: bool = False
+    quick: bool = False, donor: bool = False, contacts: bool = False, slab_check: bool = False
 ) -> list[tuple[str, Flow]]:
     """The demo's AP/carbon flows (:func:`demo_flows` has the options), the longest first."""
     ap_bulk = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
     charge_maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=dft, period=AP_PERIOD))
     ap_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3))
-    hops_maker = InterfaceVsBulkMaker(barrier_maker=ap_neb)
+    # the slabs of one bulk cell hold no copy of the bulk hop in their middle: their interface
+    # hops only (not compared with bulk); ``slab_check`` adds graphene on a slab of two cells
+    hops_maker = InterfaceVsBulkMaker(barrier_maker=ap_neb, slab_centre=False)
     tube = smallest_tube_on_ap(ap_bulk)
     # the tube's slab and in-plane cell are the graphene's: its hops share the graphene's bulk hop
     _, under_tube = interface_vs_bulk_flows(hops_maker, ap_bulk, tube, "AP")
     charges, interfaces = [], {}
     # the LiCl face as built joins with ``contacts`` (termination is one of the scan's axes)
     for termination in ("LiCl", "Li2OH") if contacts else ("Li2OH",):
-        model = build_ap_graphene_interface(ap_bulk, termination=termination, max_strain=0.08, vacuum=8.0)
+        model = graphene_on_ap(ap_bulk, termination)
         name = f"AP/graphene {termination}"
         interfaces[termination] = model
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
@@ -182,7 +207,12 @@ def ap_carbon_flows(
     # the longest first (measured on one core each, 2026-12-06): the scan's charge transfer, the
     # tube's and the graphene's hops, then the scan's hops, the charge transfers and bulk (the
     # argyrodite's hops, the shortest, follow in demo_flows)
-    return [*scan_flows[:1], under_tube, near_graphene, *scan_flows[1:], *charges[::-1], bulk]
+    checked = []
+    if slab_check:  # the same face and cell on two bulk cells: their hops and their slabs' checks
+        checker = InterfaceVsBulkMaker(barrier_maker=ap_neb)
+        for thick in (smallest_tube_on_ap(ap_bulk, 2), graphene_on_ap(ap_bulk, "Li2OH", 2)):
+            checked += interface_vs_bulk_flows(checker, ap_bulk, thick, "AP")[1:]  # bulk: below
+    return [*checked, *scan_flows[:1], under_tube, near_graphene, *scan_flows[1:], *charges[::-1], bulk]
 
 
 def interface_vs_bulk_flows(
@@ -191,13 +221,20 @@ def interface_vs_bulk_flows(
     """The maker's bulk and interface jobs as two labelled flows (they run side by side)."""
     bulk, near_carbon = (host_flow(job) for job in maker.host_jobs(ap_bulk, interface, host))
     atoms = len(interface.structure)
+    where = "Li barriers: {}, interface and slab centre" if maker.slab_centre else "Li barrier: {}, interface"
     return [
         (f"Li barrier: {bulk.name}", bulk),
-        (f"Li barriers: {near_carbon.name}, interface and slab centre ({atoms} atoms)", near_carbon),
+        (f"{where.format(near_carbon.name)} ({atoms} atoms)", near_carbon),
     ]
 
 
-def smallest_tube_on_ap(ap_bulk: Structure) -> InterfaceModel:
+def graphene_on_ap(ap_bulk: Structure, termination: str = "Li2OH", cells: int = 1) -> InterfaceModel:
+    """The main job's graphene on the AP (001) ``termination`` face, on a slab of ``cells`` bulk
+    cells (the graphene strained 7 % to the AP's 1 x 2 in-plane cell, the AP not at all)."""
+    return build_ap_graphene_interface(ap_bulk, termination, repeats=cells, max_strain=0.08, vacuum=8.0)
+
+
+def smallest_tube_on_ap(ap_bulk: Structure, cells: int = 1) -> InterfaceModel:
     """The main job's nanotube: a (5,0) CNT (3.9 Å across) lying on the Li2OH face of the same
     AP slab as the graphene's, in the same 1 x 2 AP in-plane cell (60 atoms): along the AP's a
     axis one tube period (4.26 Å) fits one AP cell with the tube compressed 7.4 % (the graphene
@@ -209,6 +246,7 @@ def smallest_tube_on_ap(ap_bulk: Structure) -> InterfaceModel:
         ap_bulk,
         chirality=(5, 0),
         termination="Li2OH",
+        repeats=cells,
         clearance=3.0,
         max_length=4.0,
         max_strain=0.08,

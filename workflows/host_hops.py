@@ -15,28 +15,43 @@ from typing import NamedTuple
 from jobflow import Flow, Job, Response, job
 from pymatgen.core import Structure
 
-from ionflow.inputs.hops import HopPath, ap_bulk_vacancy_hop, ap_interface_vacancy_hops
+from ionflow.inputs.hops import (
+    HopPath,
+    VacancyHopSites,
+    ap_bulk_hop_sites,
+    ap_interface_vacancy_hops,
+    cut_vacancy_hop,
+)
 from ionflow.workflows.base import BaseMigrationBarrierMaker
 from ionflow.workflows.embedded import relaxed_host
 from ionflow.workflows.migration import HopBarriersMaker
 
 
-def _ap_bulk(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
-    return [ap_bulk_vacancy_hop(host, host_name=host_name, n_images=n_images)]
+def _ap_bulk(
+    built: Structure, host: Structure, host_name: str, n_images: int, bulk_hop: VacancyHopSites | None
+) -> list[HopPath]:
+    sites = bulk_hop or ap_bulk_hop_sites(built, host_name)  # chosen on the built cell
+    return [cut_vacancy_hop(host, sites, "Li-vacancy", host_name, "bulk", n_images)]
 
 
-def _ap_interface(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
-    return ap_interface_vacancy_hops(host, host_name=host_name, n_images=n_images)
+def _ap_interface(
+    built: Structure, host: Structure, host_name: str, n_images: int, bulk_hop: VacancyHopSites | None
+) -> list[HopPath]:
+    return ap_interface_vacancy_hops(host, host_name=host_name, n_images=n_images, bulk_hop=bulk_hop)
 
 
-def _ap_contact(host: Structure, host_name: str, n_images: int) -> list[HopPath]:
-    return [hop for hop in _ap_interface(host, host_name, n_images) if hop.location == "interface"]
+def _ap_contact(
+    built: Structure, host: Structure, host_name: str, n_images: int, bulk_hop: VacancyHopSites | None
+) -> list[HopPath]:
+    hops = _ap_interface(built, host, host_name, n_images, None)
+    return [hop for hop in hops if hop.location == "interface"]
 
 
 class HopCut(NamedTuple):
-    """How hops are cut into a relaxed host, and how many it cuts."""
+    """How hops are cut into a relaxed host (from the built host, the relaxed one, the host's
+    name, the images and the bulk hop's sites, if any), and how many it cuts."""
 
-    cut: Callable[[Structure, str, int], list[HopPath]]
+    cut: Callable[[Structure, Structure, str, int, VacancyHopSites | None], list[HopPath]]
     hops: int
 
 
@@ -45,9 +60,10 @@ HOP_CUTS: dict[str, HopCut] = {
     "AP interface": HopCut(_ap_interface, 2),
     "AP contact": HopCut(_ap_contact, 1),
 }
-"""The hop cuts by name: the Li vacancy hop of bulk AP; the Li vacancy hops next to the carbon
-and in the slab centre of an AP/carbon interface; the one next to the carbon only (a contact
-variant, whose slab centre is its built contact's)."""
+"""The hop cuts by name: the Li vacancy hop of bulk AP (the given bulk hop, or the one chosen on
+the built cell); the Li vacancy hops next to the carbon and in the slab centre of an AP/carbon
+interface (the slab centre's: the bulk hop's copy, when one is given); the one next to the carbon
+only (a contact variant, whose slab centre is its built contact's)."""
 
 JOBS_PER_HOP = 2
 """A barrier maker's jobs per hop: end points, then the band."""
@@ -57,21 +73,30 @@ EXPECTED_JOBS = "expected_jobs"
 
 @job(name="relax host, cut hops")
 def barriers_in_relaxed_host(
-    structure: Structure, cut: str, host_name: str, barrier_maker: BaseMigrationBarrierMaker
+    structure: Structure,
+    cut: str,
+    host_name: str,
+    barrier_maker: BaseMigrationBarrierMaker,
+    bulk_hop: VacancyHopSites | None = None,
 ) -> Response:
     """Relax ``structure`` on the barrier maker's force field from rattled positions, cut its
-    hops (``HOP_CUTS[cut]``) and replace this job by their CI-NEB flows."""
+    hops (``HOP_CUTS[cut]``; ``bulk_hop``: the bulk hop's sites, the same in the bulk job and in
+    the slab's, like for like) and replace this job by their CI-NEB flows."""
     settings = barrier_maker.settings
     host = relaxed_host(structure, settings.model)
-    hops = HOP_CUTS[cut].cut(host, host_name, settings.n_images)
+    hops = HOP_CUTS[cut].cut(structure, host, host_name, settings.n_images, bulk_hop)
     return Response(replace=HopBarriersMaker(name=host_name, barrier_maker=barrier_maker).make(hops))
 
 
 def host_barriers_job(
-    structure: Structure, cut: str, host_name: str, barrier_maker: BaseMigrationBarrierMaker
+    structure: Structure,
+    cut: str,
+    host_name: str,
+    barrier_maker: BaseMigrationBarrierMaker,
+    bulk_hop: VacancyHopSites | None = None,
 ) -> Job:
     """:func:`barriers_in_relaxed_host` as a job that says how many jobs it will have run."""
-    relax_and_cut = barriers_in_relaxed_host(structure, cut, host_name, barrier_maker)
+    relax_and_cut = barriers_in_relaxed_host(structure, cut, host_name, barrier_maker, bulk_hop)
     # itself, its hops' jobs, and the job jobflow adds to hand the replacing flow's output on
     relax_and_cut.metadata[EXPECTED_JOBS] = 2 + JOBS_PER_HOP * HOP_CUTS[cut].hops
     return relax_and_cut

@@ -84,6 +84,11 @@ class FlowSpec(BaseModel):
         description="demo: add the contact scan's donor (a Li added at the graphene contact: its charge "
         "transfer and its Li hop next to the carbon)",
     )
+    slab_check: bool = Field(
+        False,
+        description="demo: add the Li hops under graphene on a slab of two bulk cells, its slab-centre hop "
+        "the bulk hop's copy (the check before the interface hop is compared with bulk)",
+    )
     engine: str = Field(DEFAULT_ENGINE, description="a name in ionflow.workflows.engines.ENGINES")
     dft: dict[str, Any] = Field(
         default_factory=dict,
@@ -109,7 +114,8 @@ class FlowSpec(BaseModel):
         """Short human name of the submission."""
         if self.flow == "demo":
             extras = (" (quick)" if self.quick else "") + (" + contacts" if self.contacts else "")
-            return "demo" + extras + (" + donor" if self.donor else "")
+            extras += (" + donor" if self.donor else "") + (" + slab check" if self.slab_check else "")
+            return "demo" + extras
         return f"{self.flow} {self.name or Path(self.structure or '').stem}"
 
 
@@ -157,7 +163,7 @@ def spec_fingerprint(spec: FlowSpec) -> str:
     # fields added after specs were first submitted count only when set: an earlier spec keeps its identity
     unset = {
         field
-        for field in ("sublattice", "max_distance", "dft", "donor", "contacts")
+        for field in ("sublattice", "max_distance", "dft", "donor", "contacts", "slab_check")
         if not getattr(spec, field)
     }
     settings = spec.model_dump(exclude={"structure"} | unset)
@@ -176,7 +182,9 @@ def build_flows(spec: FlowSpec) -> list[tuple[str, Flow]]:
             demo_flows,
         )
 
-        return demo_flows(quick=spec.quick, donor=spec.donor, contacts=spec.contacts)
+        return demo_flows(
+            quick=spec.quick, donor=spec.donor, contacts=spec.contacts, slab_check=spec.slab_check
+        )
     structure = spec_structures(spec)[0]
     name = spec.name or Path(spec.structure).stem
     if spec.flow in ("barriers", "study"):

@@ -290,17 +290,32 @@ def test_a_dft_barrier_is_the_hops_reference(tmp_path):
     assert rows[("Li-hop1", "embedded:CHGNet")] != rows[("Li-hop1", "embedded:CHGNet")]
 
 
-def _hop_doc(host: str, location: str, forward: float, delta_e: float, engine: str = "embedded:CHGNet"):
-    """A converged band from ``forward`` up to its saddle and ``delta_e`` down to its final state."""
+BULK_HOP = "Li0>O16+x"
+"""A bulk hop's key (its bulk cell's sites), carried by the bulk hop and its slab-centre copy."""
+
+
+def _hop_doc(
+    host: str,
+    location: str,
+    forward: float,
+    delta_e: float,
+    engine: str = "embedded:CHGNet",
+    bulk_sites: str | None = None,
+):
+    """A converged band from ``forward`` up to its saddle and ``delta_e`` down to its final state;
+    the bulk hop and the slab-centre hop are one hop (:data:`BULK_HOP`) unless ``bulk_sites``."""
     from ionflow.analysis.schemas import MigrationBarrierDoc
 
     energies = [0.0, forward / 2, forward, (forward + delta_e) / 2, delta_e]
+    if bulk_sites is None:
+        bulk_sites = BULK_HOP if location in ("bulk", "slab-centre") else ""
     return MigrationBarrierDoc.from_energies(
         energies,
         host=host,
         species="Li",
         hop_id=f"Li-{location}",
         location=location,
+        bulk_sites=bulk_sites,
         hop_length=2.8,
         hop_fingerprint=f"{host}{location}{engine}",
         converged=True,
@@ -319,14 +334,14 @@ def test_interface_vs_bulk_is_stated_only_when_the_slab_centre_is_bulk_like(tmp_
     from ionflow.analysis.barriers import barrier_frame, barrier_statements
     from ionflow.analysis.store import results_store, save_results
 
-    def table(centre: tuple[float, float], bulk_engine: str = "embedded:CHGNet"):
+    def table(centre: tuple[float, float], bulk_engine: str = "embedded:CHGNet", centre_sites=BULK_HOP):
         store = results_store(tmp_path / f"r{len(list(tmp_path.iterdir()))}.json")
         save_results(
             store,
             [
                 _hop_doc("AP bulk", "bulk", 0.443, 0.122, bulk_engine),
                 _hop_doc("AP/graphene", "interface", 0.429, 0.247),
-                _hop_doc("AP/graphene", "slab-centre", *centre),
+                _hop_doc("AP/graphene", "slab-centre", *centre, bulk_sites=centre_sites),
             ],
         )
         frame = barrier_frame(store)
@@ -340,9 +355,15 @@ def test_interface_vs_bulk_is_stated_only_when_the_slab_centre_is_bulk_like(tmp_
     assert "interface vs bulk not reported" in line and "+0.10 eV" in line
     (note,) = frame[frame["location"] == "interface"]["note"]
     assert note.startswith("slab not bulk-like: its centre hop differs from bulk by +0.10 eV")
-    # bulk on another engine only: no like-for-like pair, nothing said
-    frame, lines = table((0.596, 0.410), bulk_engine="embedded:SevenNet")
-    assert lines == [] and set(frame["note"]) == {""}
+    # no like-for-like pair: bulk on another engine only; a slab-centre hop that is another hop
+    # than bulk's (another Li site or corner), or copies no bulk hop, however close its barrier.
+    # Nothing is said, and the interface row says why
+    for case in ({"bulk_engine": "embedded:SevenNet"}, {"centre_sites": "Li4>O16+x"}, {"centre_sites": ""}):
+        frame, lines = table((0.596, 0.410), **case)
+        assert lines == []
+        (note,) = frame[frame["location"] == "interface"]["note"]
+        assert note.startswith("slab not checked: no slab-centre copy of a bulk hop on this engine")
+        assert set(frame[frame["location"] != "interface"]["note"]) == {""}
 
 
 def test_a_contact_variant_is_checked_by_its_built_contacts_slab(tmp_path):

@@ -258,3 +258,55 @@ def test_a_hop_is_the_same_hop_in_every_process():
         for seed in ("1", "2", "3", "4", "5", "6")
     }
     assert len(prints) == 1, prints
+
+
+def _same_environment(a: Structure, i: int, b: Structure, j: int) -> bool:
+    """Atom ``i`` of ``a`` and ``j`` of ``b`` have the same neighbours within 4 Å: species and
+    distances (to 0.01 Å)."""
+    near = [
+        sorted((n.specie.symbol, n.nn_distance) for n in s.get_neighbors(s[k], 4.0))
+        for s, k in ((a, i), (b, j))
+    ]
+    return [x for x, _ in near[0]] == [x for x, _ in near[1]] and np.allclose(
+        [d for _, d in near[0]], [d for _, d in near[1]], atol=0.01
+    )
+
+
+@pytest.mark.parametrize("carbon", ["graphene", "tube"])
+def test_slab_centre_hop_is_the_bulk_hop_in_the_middle_of_the_slab(ap_bulk, carbon):
+    """Like for like: in a slab of two bulk cells, the slab-centre hop is the bulk hop's copy
+    (the same Li site, O and vacant corner of the bulk cell the slab was cut from): the same
+    vector, the same neighbours within 4 Å at both ends as in bulk, and the same key; it lies
+    in the slab's central half. A slab of one bulk cell holds its only copy next to a face and
+    is refused."""
+    from ionflow.inputs.hops import ap_bulk_hop_sites, ap_interface_vacancy_hops, cut_vacancy_hop
+    from ionflow.inputs.interface import bulk_in_plane_cell
+
+    def build(repeats):
+        if carbon == "graphene":
+            return build_ap_graphene_interface(ap_bulk, termination="Li2OH", max_strain=0.08, repeats=repeats)
+        return build_cnt_on_ap(
+            ap_bulk, (5, 0), "Li2OH", repeats=repeats, clearance=3.0, max_length=4.0, max_strain=0.08
+        )
+
+    model = build(2)
+    bulk = bulk_in_plane_cell(ap_bulk, model)
+    sites = ap_bulk_hop_sites(bulk)
+    in_bulk = cut_vacancy_hop(bulk, sites, "Li-vacancy", "AP bulk", "bulk", 3)
+    interface, centre = ap_interface_vacancy_hops(model.structure, n_images=3, bulk_hop=sites)
+    assert centre.location == "slab-centre" and centre.bulk_sites == in_bulk.bulk_sites != ""
+    assert interface.bulk_sites == ""  # next to the carbon: a hop of no bulk
+    i, j = centre.moving_index, in_bulk.moving_index
+    vector = centre.final[i].coords - centre.initial[i].coords
+    assert np.allclose(vector, in_bulk.final[j].coords - in_bulk.initial[j].coords, atol=1e-6)
+    for slab_end, bulk_end in ((centre.initial, in_bulk.initial), (centre.final, in_bulk.final)):
+        assert _same_environment(slab_end, i, bulk_end, j)
+    regions = np.array(model.structure.site_properties["region"])
+    z = model.structure.cart_coords[regions == "AP", 2]
+    middle, thickness = 0.5 * (z.min() + z.max()), np.ptp(z)
+    assert abs(centre.initial[i].coords[2] - middle) < 0.25 * thickness
+    _assert_hop(centre)
+
+    thin = build(1)
+    with pytest.raises(InputError, match="central half"):
+        ap_interface_vacancy_hops(thin.structure, n_images=3, bulk_hop=ap_bulk_hop_sites(bulk))

@@ -22,9 +22,9 @@ def test_quick_demo_prints_both_tables_and_stores_everything(tmp_path):
     docs = json.loads((tmp_path / "r.json").read_text())
     kinds = [d["doc_type"] for d in docs]
     assert kinds.count("InterfaceChargeTransferDoc") == 1
-    # the nearest Li hop and Cu hop in Li6PS5Cl:Cu; AP bulk; interface and slab centre under
-    # graphene and under the nanotube
-    assert kinds.count("MigrationBarrierDoc") == 7
+    # the nearest Li hop and Cu hop in Li6PS5Cl:Cu; AP bulk; the interface hop under graphene and
+    # under the nanotube (slabs of one bulk cell: no slab-centre copy of the bulk hop)
+    assert kinds.count("MigrationBarrierDoc") == 5
     assert kinds.count("CompletedFlowRecord") == len({d["provenance"]["flow_uuid"] for d in docs})
     for doc in docs:
         if doc["doc_type"] != "CompletedFlowRecord":  # each flow's record of its stored results
@@ -40,8 +40,8 @@ def test_the_main_jobs_tube_lies_on_the_graphenes_slab_in_its_cell():
     import numpy as np
 
     from ionflow.inputs.antiperovskite import build_ap_orderings
-    from ionflow.inputs.interface import build_ap_graphene_interface
-    from ionflow.workflows.demo import bulk_in_plane_cell, smallest_tube_on_ap
+    from ionflow.inputs.interface import build_ap_graphene_interface, bulk_in_plane_cell
+    from ionflow.workflows.demo import smallest_tube_on_ap
 
     ap = build_ap_orderings(x_br=0.25, supercell=(1, 1, 4), keep=1, rank_by="ewald")[0][0].structure
     tube = smallest_tube_on_ap(ap)
@@ -75,8 +75,8 @@ def test_the_full_contact_scan_sets_graphene_beside_the_nanotube():
     labels = [label.split(" (")[0] for label, _ in ap_carbon_flows(contacts=True)]
     assert "charge transfer AP/CNT Li2OH" in labels and "charge transfer AP/graphene Li2OH" in labels
     assert "charge transfer AP/graphene LiCl" in labels
-    assert "Li barriers: AP/CNT, interface and slab centre" in labels
-    assert "Li barriers: AP/graphene, interface and slab centre" in labels
+    assert "Li barrier: AP/CNT, interface" in labels
+    assert "Li barrier: AP/graphene, interface" in labels
     assert sum(label.startswith("Li barrier: AP bulk") for label in labels) == 1  # one bulk for both
     # the two faces and the tube as built, and three variants of the Li2OH face
     assert sum("charge transfer" in label for label in labels) == 6
@@ -89,11 +89,20 @@ def test_the_main_job_has_the_tube_row_and_the_donor_on_request():
 
     main = [label.split(" (")[0] for label, _ in ap_carbon_flows()]
     assert main == [
-        "Li barriers: AP/CNT, interface and slab centre",
-        "Li barriers: AP/graphene, interface and slab centre",
+        "Li barrier: AP/CNT, interface",
+        "Li barrier: AP/graphene, interface",
         "charge transfer AP/graphene Li2OH",
         "Li barrier: AP bulk",
     ]
     with_donor = [label.split(" (")[0] for label, _ in ap_carbon_flows(donor=True)]
     added = sorted(set(with_donor) - set(main))
     assert len(with_donor) == 6 and all("Li interstitial at the contact" in label for label in added)
+    # the slab check: the same tube and graphene on slabs of two bulk cells, both hops each,
+    # against the same bulk hop
+    checked = [label for label, _ in ap_carbon_flows(slab_check=True)]
+    assert [label.split(" (")[0] for label in checked[:2]] == [
+        "Li barriers: AP/CNT",
+        "Li barriers: AP/graphene",
+    ]
+    assert "2-cell slab), interface and slab centre" in checked[0]
+    assert sum(label.startswith("Li barrier: AP bulk") for label in checked) == 1
