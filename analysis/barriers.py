@@ -210,10 +210,7 @@ def _with_slab_check(frame: pd.DataFrame) -> list[str]:
             continue
         difference = checks.get((row["host"], row["engine"]))
         if difference is None:
-            notes[i] = (
-                "slab not checked: no slab-centre copy of a bulk hop on this engine (a slab of two or "
-                "more bulk cells has one): not compared with bulk"
-            )
+            notes[i] = "slab not checked (no slab-centre copy of a bulk hop on this engine): not compared"
         elif abs(difference) > SLAB_CONVERGENCE:
             notes[i] = (
                 f"slab not bulk-like: its centre hop differs from bulk by {difference:+.2f} eV "

@@ -1,8 +1,8 @@
 """The main job: both studies on small cells, on the embedded engine, end to end.
 
 1. AP/carbon (the Li2OH-terminated AP (001) face): the charge transfer to graphene, and the Li
-   hops next to the carbon and in the slab centre under graphene and under a (5,0) nanotube on
-   the same slab, against one bulk AP hop (like for like); the contact scan on request.
+   hops next to a (5,0) nanotube and in its slab's centre, against the same hop in bulk AP
+   (like for like); the graphene's hops and the contact scan on request.
 2. A Li+/Cu+ dual-ion host (Li6PS5Cl with one Cu+): Li and Cu migration barriers side by side.
 """
 
@@ -147,15 +147,16 @@ def demo_flows(
 
     The DFT grid (h = 0.22 Å, k-spacing 0.4 1/Å) and 3 images for the AP/carbon cells keep the
     main job within 15 minutes on 2 cores with two workers; the Li/Cu argyrodite hops use 5
-    images. AP/carbon (:func:`ap_carbon_flows`): the Li2OH face's charge transfer to graphene,
-    and the Li hops under graphene and under a (5,0) nanotube on the same slab (the CNT row),
-    against one bulk hop. ``donor`` adds the contact scan's donor (a Li added at the graphene
-    contact: its charge transfer and its Li hop; about 15 minutes of one core, beyond the
-    main job's budget); ``contacts`` scans every contact: the LiCl face as built, Br, the donor
-    or a Li vacancy at the Li2OH face, and the nanotube's charge transfer as built (graphene vs
-    CNT). ``slab_check`` adds the Li hops under the tube and under graphene on slabs of two bulk
-    cells (100 and 92 atoms), the slab-centre ones the bulk hop's copy: the check that lets an
-    interface hop be compared with bulk (about an hour more of one core). ``quick`` (a smoke
+    images. AP/carbon (:func:`ap_carbon_flows`): the Li2OH face's charge transfer to graphene
+    (one bulk cell of slab, 52 atoms), and the Li hops under a (5,0) nanotube on a slab of two
+    bulk cells (100 atoms; the CNT row): next to the tube and in the slab's middle, the bulk
+    hop's copy there, against that bulk hop (the slab's check). ``donor`` adds the contact
+    scan's donor (a Li added at the graphene contact: its charge transfer and its Li hop, beside
+    the built contact's; about 15 minutes of one core, beyond the main job's budget);
+    ``contacts`` scans every contact: the LiCl face as built, Br, the donor or a Li vacancy at
+    the Li2OH face, and the nanotube's charge transfer as built (graphene vs CNT).
+    ``slab_check`` adds the graphene on a slab of two bulk cells (92 atoms): its interface and
+    slab-centre hops (about half an hour more of one core). ``quick`` (a smoke
     test): a coarser grid and 3 images everywhere.
     """
     host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
@@ -178,12 +179,12 @@ def ap_carbon_flows(
     dft = {"h": 0.25 if quick else 0.22, "kspacing": 0.4}
     charge_maker = ChargeTransferMaker(settings=ChargeTransferSettings(dft=dft, period=AP_PERIOD))
     ap_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3))
-    # the slabs of one bulk cell hold no copy of the bulk hop in their middle: their interface
-    # hops only (not compared with bulk); ``slab_check`` adds graphene on a slab of two cells
-    hops_maker = InterfaceVsBulkMaker(barrier_maker=ap_neb, slab_centre=False)
-    tube = smallest_tube_on_ap(ap_bulk)
-    # the tube's slab and in-plane cell are the graphene's: its hops share the graphene's bulk hop
-    _, under_tube = interface_vs_bulk_flows(hops_maker, ap_bulk, tube, "AP")
+    # the tube on a slab of two bulk cells: its interface hop and its slab's check (the bulk
+    # hop's copy in the slab's middle) against the bulk hop; a slab of one cell holds no copy in
+    # its middle: the graphene's one-cell slab runs its interface hop only, with the contact
+    # scan (its reference), and on two cells with ``slab_check``
+    checker = InterfaceVsBulkMaker(barrier_maker=ap_neb)
+    bulk, under_tube = interface_vs_bulk_flows(checker, ap_bulk, smallest_tube_on_ap(ap_bulk, 2), "AP")
     charges, interfaces = [], {}
     # the LiCl face as built joins with ``contacts`` (termination is one of the scan's axes)
     for termination in ("LiCl", "Li2OH") if contacts else ("Li2OH",):
@@ -193,26 +194,26 @@ def ap_carbon_flows(
         label = f"charge transfer {name} ({len(model.structure)} atoms)"
         charges.append((label, charge_maker.make(model.structure, name, termination)))
     if contacts:  # graphene vs CNT: the scan's carbon axis, as built (its SCF ~10 min of one core)
+        tube = smallest_tube_on_ap(ap_bulk)
         label = f"charge transfer AP/CNT Li2OH ({len(tube.structure)} atoms)"
         charges.append((label, charge_maker.make(tube.structure, "AP/CNT Li2OH", "Li2OH")))
     # the contact scan: a Li added at the Li2OH contact (a donor) with ``donor``, every variant
-    # with ``contacts``: each variant's charge transfer and its Li hop next to the carbon (its
-    # slab checked by the built contact's slab centre, host "AP/graphene" below)
+    # with ``contacts``: each variant's charge transfer and its Li hop next to the carbon, beside
+    # the built contact's interface hop (host "AP/graphene")
     changes = CONTACT_CHANGES[1:] if contacts else (LI_INTERSTITIAL,) if donor else ()
     scan = ContactScanMaker(charge_maker=charge_maker, changes=changes, barrier_maker=ap_neb)
     parts = scan.labelled_flows(interfaces["Li2OH"], "AP/graphene Li2OH", host="AP/graphene")
     scan_flows = [(f"contact scan: {label}", flow) for label, flow in parts]
-    # bulk and interface hosts are relaxed in their jobs, each flow beside the others
-    bulk, near_graphene = interface_vs_bulk_flows(hops_maker, ap_bulk, interfaces["Li2OH"], "AP")
-    # the longest first (measured on one core each, 2026-12-06): the scan's charge transfer, the
-    # tube's and the graphene's hops, then the scan's hops, the charge transfers and bulk (the
+    if scan_flows:
+        one_cell = InterfaceVsBulkMaker(barrier_maker=ap_neb, slab_centre=False)
+        scan_flows.append(interface_vs_bulk_flows(one_cell, ap_bulk, interfaces["Li2OH"], "AP")[1])
+    if slab_check:  # the graphene on two bulk cells: its hops and its slab's check (bulk: below)
+        thick = graphene_on_ap(ap_bulk, "Li2OH", 2)
+        scan_flows.insert(0, interface_vs_bulk_flows(checker, ap_bulk, thick, "AP")[1])
+    # the longest first (bulk and interface hosts are relaxed in their jobs, each flow beside
+    # the others): the tube's hops, the scan's, the charge transfers, then bulk (the
     # argyrodite's hops, the shortest, follow in demo_flows)
-    checked = []
-    if slab_check:  # the same face and cell on two bulk cells: their hops and their slabs' checks
-        checker = InterfaceVsBulkMaker(barrier_maker=ap_neb)
-        for thick in (smallest_tube_on_ap(ap_bulk, 2), graphene_on_ap(ap_bulk, "Li2OH", 2)):
-            checked += interface_vs_bulk_flows(checker, ap_bulk, thick, "AP")[1:]  # bulk: below
-    return [*checked, *scan_flows[:1], under_tube, near_graphene, *scan_flows[1:], *charges[::-1], bulk]
+    return [under_tube, *scan_flows, *charges[::-1], bulk]
 
 
 def interface_vs_bulk_flows(

@@ -138,6 +138,27 @@ def corrected_relaxation(
     return best, largest_norm(best.forces) < fmax, rounds
 
 
+def warm_started(settings: NebSettings) -> bool:
+    """Whether end points are warm-started on a cheaper potential (else relaxed plainly)."""
+    return bool(settings.warm_end_points and settings.warm_start) and settings.warm_start != settings.model
+
+
+def relaxed_like_an_end_point(structure: Structure, settings: NebSettings) -> Structure:
+    """``structure`` relaxed the way a plain end point is (engine, criterion, optimizer), its
+    site properties kept. A host relaxed so is the initial state of each vacancy hop cut into it
+    (the ion still on its site), which its end-point relaxation then finds converged: a host of
+    several hops relaxes that state once, not once per hop. Warm-started end points relax on
+    another surface first, so a host is left as given for them."""
+    if warm_started(settings):
+        return structure
+    (relaxed,), _ = _plain([structure], settings)
+    out = relaxed.final_mol_or_struct
+    out = Structure(out.lattice, out.species, out.frac_coords)
+    for key, values in structure.site_properties.items():
+        out.add_site_property(key, values)
+    return out
+
+
 def relaxed_end_points(
     initial: Structure, final: Structure, settings: NebSettings, cut: list[Structure] | None = None
 ) -> RelaxedEndPoints:
@@ -148,7 +169,7 @@ def relaxed_end_points(
     points as cut, from which the moving ion's site drift is measured (default: the two given)."""
     start = time.perf_counter()
     cut = cut or [initial, final]
-    if not (settings.warm_end_points and settings.warm_start) or settings.warm_start == settings.model:
+    if not warm_started(settings):
         relaxed, calls = _plain([initial, final], settings)
         return _relaxed(
             [r.final_mol_or_struct for r in relaxed],

@@ -24,6 +24,7 @@ from ionflow.inputs.hops import (
 )
 from ionflow.workflows.base import BaseMigrationBarrierMaker
 from ionflow.workflows.embedded import relaxed_host
+from ionflow.workflows.end_points import relaxed_like_an_end_point
 from ionflow.workflows.migration import HopBarriersMaker
 
 
@@ -79,11 +80,13 @@ def barriers_in_relaxed_host(
     barrier_maker: BaseMigrationBarrierMaker,
     bulk_hop: VacancyHopSites | None = None,
 ) -> Response:
-    """Relax ``structure`` on the barrier maker's force field from rattled positions, cut its
+    """Relax ``structure`` on the barrier maker's force field from rattled positions (then to
+    its end points' criterion, :func:`~ionflow.workflows.end_points.relaxed_like_an_end_point`), cut its
     hops (``HOP_CUTS[cut]``; ``bulk_hop``: the bulk hop's sites, the same in the bulk job and in
     the slab's, like for like) and replace this job by their CI-NEB flows."""
     settings = barrier_maker.settings
-    host = relaxed_host(structure, settings.model)
+    # to the end points' criterion: the hops' initial states (the host itself) start relaxed
+    host = relaxed_like_an_end_point(relaxed_host(structure, settings.model), settings)
     hops = HOP_CUTS[cut].cut(structure, host, host_name, settings.n_images, bulk_hop)
     return Response(replace=HopBarriersMaker(name=host_name, barrier_maker=barrier_maker).make(hops))
 

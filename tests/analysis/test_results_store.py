@@ -362,7 +362,7 @@ def test_interface_vs_bulk_is_stated_only_when_the_slab_centre_is_bulk_like(tmp_
         frame, lines = table((0.596, 0.410), **case)
         assert lines == []
         (note,) = frame[frame["location"] == "interface"]["note"]
-        assert note.startswith("slab not checked: no slab-centre copy of a bulk hop on this engine")
+        assert note.startswith("slab not checked (no slab-centre copy of a bulk hop on this engine)")
         assert set(frame[frame["location"] != "interface"]["note"]) == {""}
 
 

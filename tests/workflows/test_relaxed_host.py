@@ -12,7 +12,8 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from ionflow.analysis.store import results_store
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.workflows.cli import expected_jobs, run_flows
-from ionflow.workflows.embedded import relax_positions, relaxed_host
+from ionflow.workflows.embedded import largest_norm, relax_positions, relaxed_host
+from ionflow.workflows.end_points import relaxed_like_an_end_point
 from ionflow.workflows.host_hops import host_barriers_job
 from ionflow.workflows.migration import MigrationBarrierMaker
 from ionflow.workflows.settings import NebSettings
@@ -46,6 +47,22 @@ def test_relaxed_host_leaves_the_symmetric_saddle_it_was_built_on():
         bond = host.lattice.get_cartesian_coords(host[h].frac_coords + image) - host[o].coords
         tilts.append(np.degrees(np.arccos(np.abs(bond).max() / np.linalg.norm(bond))))
     assert max(tilts) > 1.0
+
+
+def test_a_host_relaxed_like_an_end_point_is_its_vacancy_hops_relaxed_initial_state():
+    """The host job relaxes its host on to the end points' criterion: a vacancy hop's initial
+    state is the host itself, so each hop's initial end point is then already a minimum (its
+    largest force below the criterion), its region labels and cell kept."""
+    ap = build_ap_orderings(x_br=0.0, supercell=(1, 1, 2), keep=1)[0][0].structure
+    ap.add_site_property("region", ["AP"] * len(ap))
+    settings = NebSettings(n_images=3, end_point_fmax=0.01)
+    host = relaxed_host(ap, "CHGNet", steps=200)  # to its own 0.02 eV/Å
+    tight = relaxed_like_an_end_point(host, settings)
+    atoms = AseAtomsAdaptor.get_atoms(tight)
+    atoms.calc = counted_calculator("CHGNet")
+    assert largest_norm(atoms.get_forces()) < settings.end_point_fmax
+    assert energy(tight) <= energy(host) + 1e-4
+    assert tight.site_properties["region"] == ["AP"] * len(ap) and tight.lattice == ap.lattice
 
 
 def test_a_host_relaxed_in_its_job_replaces_itself_by_its_hops_bands(tmp_path):
