@@ -33,8 +33,8 @@ from ionflow.inputs.interface import (
 from ionflow.workflows.base import AP_PERIOD
 from ionflow.workflows.charge_transfer import ChargeTransferMaker
 from ionflow.workflows.contact_scan import ContactScanMaker
-from ionflow.workflows.embedded import relax_positions, relaxed_host
-from ionflow.workflows.host_hops import host_barriers_job, host_flow
+from ionflow.workflows.embedded import relax_positions
+from ionflow.workflows.host_hops import host_barriers_job, host_flow, relaxed_hop_host
 from ionflow.workflows.migration import MigrationBarrierMaker
 from ionflow.workflows.settings import ChargeTransferSettings, NebSettings
 
@@ -107,14 +107,15 @@ def interface_vs_bulk_hops(
     force_field: str = "CHGNet",
 ) -> list:
     """The same hops as :class:`InterfaceVsBulkMaker`, cut here (its hosts relaxed on
-    ``force_field`` from rattled positions, :func:`~ionflow.workflows.embedded.relaxed_host`):
+    ``force_field`` as its jobs relax them, :func:`~ionflow.workflows.host_hops.relaxed_hop_host`):
     for the benchmark, which runs the bands itself."""
+    settings = NebSettings(model=force_field, n_images=n_images)
     built = bulk_in_plane_cell(ap_bulk, interface)
     bulk_hop = ap_bulk_hop_sites(built, f"{host} bulk")
-    bulk = relaxed_host(built, force_field)
+    bulk = relaxed_hop_host(built, settings)
     hops = [cut_vacancy_hop(bulk, bulk_hop, "Li-vacancy", f"{host} bulk", "bulk", n_images)]
     return hops + ap_interface_vacancy_hops(
-        relaxed_host(interface.structure, force_field), slab_host(interface, host), n_images, bulk_hop
+        relaxed_hop_host(interface.structure, settings), slab_host(interface, host), n_images, bulk_hop
     )
 
 
@@ -237,7 +238,8 @@ def graphene_on_ap(ap_bulk: Structure, termination: str = "Li2OH", cells: int = 
 
 def smallest_tube_on_ap(ap_bulk: Structure, cells: int = 1) -> InterfaceModel:
     """The main job's nanotube: a (5,0) CNT (3.9 Å across) lying on the Li2OH face of the same
-    AP slab as the graphene's, in the same 1 x 2 AP in-plane cell (60 atoms): along the AP's a
+    AP slab as the graphene's, in the same 1 x 2 AP in-plane cell (60 atoms on one bulk cell
+    of slab, 100 on the main job's two): along the AP's a
     axis one tube period (4.26 Å) fits one AP cell with the tube compressed 7.4 % (the graphene
     is strained 7 % too, the AP slab not at all), and across it 4.0 Å of vacuum separate the
     tube from its image. Same slab, same cell: its hops compare with the same bulk AP hop as

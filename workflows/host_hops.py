@@ -26,6 +26,7 @@ from ionflow.workflows.base import BaseMigrationBarrierMaker
 from ionflow.workflows.embedded import relaxed_host
 from ionflow.workflows.end_points import relaxed_like_an_end_point
 from ionflow.workflows.migration import HopBarriersMaker
+from ionflow.workflows.settings import NebSettings
 
 
 def _ap_bulk(
@@ -72,6 +73,14 @@ EXPECTED_JOBS = "expected_jobs"
 """Job metadata: the jobs this job will have run once replaced (for the progress display)."""
 
 
+def relaxed_hop_host(structure: Structure, settings: NebSettings) -> Structure:
+    """A built host relaxed on ``settings.model`` from rattled positions
+    (:func:`~ionflow.workflows.embedded.relaxed_host`), then on to its end points' criterion:
+    each vacancy hop cut into it starts from the host itself, relaxed once for all its hops
+    (:func:`~ionflow.workflows.end_points.relaxed_like_an_end_point`)."""
+    return relaxed_like_an_end_point(relaxed_host(structure, settings.model), settings)
+
+
 @job(name="relax host, cut hops")
 def barriers_in_relaxed_host(
     structure: Structure,
@@ -80,13 +89,11 @@ def barriers_in_relaxed_host(
     barrier_maker: BaseMigrationBarrierMaker,
     bulk_hop: VacancyHopSites | None = None,
 ) -> Response:
-    """Relax ``structure`` on the barrier maker's force field from rattled positions (then to
-    its end points' criterion, :func:`~ionflow.workflows.end_points.relaxed_like_an_end_point`), cut its
+    """Relax ``structure`` on the barrier maker's force field (:func:`relaxed_hop_host`), cut its
     hops (``HOP_CUTS[cut]``; ``bulk_hop``: the bulk hop's sites, the same in the bulk job and in
     the slab's, like for like) and replace this job by their CI-NEB flows."""
     settings = barrier_maker.settings
-    # to the end points' criterion: the hops' initial states (the host itself) start relaxed
-    host = relaxed_like_an_end_point(relaxed_host(structure, settings.model), settings)
+    host = relaxed_hop_host(structure, settings)
     hops = HOP_CUTS[cut].cut(structure, host, host_name, settings.n_images, bulk_hop)
     return Response(replace=HopBarriersMaker(name=host_name, barrier_maker=barrier_maker).make(hops))
 

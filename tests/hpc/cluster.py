@@ -105,8 +105,23 @@ def scancel_when_running(
         rows = wait_until(cluster, cwd, lambda rows: any(victim(r) and alive(r) for r in rows), what, env)
         for row in (r for r in rows if victim(r) and alive(r)):
             if _scancel_once_running(row["queue_id"]):
+                _assert_killed_before_it_finished(cluster, cwd, row, what, env)
                 return row
     raise AssertionError(f"timed out waiting to kill {what}")
+
+
+def _assert_killed_before_it_finished(
+    cluster: Path, cwd: Path, row: dict, what: str, env: dict[str, str] | None
+) -> None:
+    """The killed job is lost, not finished: a kill that reached it only as it finished (the
+    status snapshot that chose it too old) says so at once instead of a wait for LOST."""
+
+    def settled(rows: list[dict]) -> bool:
+        return any(r["fw_id"] == row["fw_id"] and r["state"] in ("LOST", "COMPLETED") for r in rows)
+
+    rows = wait_until(cluster, cwd, settled, f"{what} to be lost", env)
+    state = next(r["state"] for r in rows if r["fw_id"] == row["fw_id"])
+    assert state == "LOST", f"{what} (job {row['fw_id']}) finished before scancel reached it: {row}"
 
 
 def _scancel_once_running(queue_id: str) -> bool:

@@ -75,8 +75,14 @@ def cycle(mongo):
     # its jobs long enough (a band of about 20 s of EMT on 107 atoms) to be caught running
     second = write_hop_spec(folder, "Ag", images=9, min_length=10.0, fmax=0.001)
     run("submit", str(second), "--cluster", str(profile))
+    # the band, not the record job (under a second of work): a status snapshot a few seconds
+    # old, on a loaded machine, once named a record job that finished as it was killed
     victim = scancel_when_running(
-        profile, folder, lambda r: r["wf_id"] > 1, "a batch job of the second workflow", env
+        profile,
+        folder,
+        lambda r: r["wf_id"] > 1 and r["job"].startswith("CI-NEB"),
+        "the second workflow's CI-NEB batch job",
+        env,
     )
     rows = wait_until(
         profile, folder, lambda rows: any(r["state"] == "LOST" for r in rows), "the lost job", env

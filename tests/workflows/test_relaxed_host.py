@@ -13,8 +13,7 @@ from ionflow.analysis.store import results_store
 from ionflow.inputs.antiperovskite import build_ap_orderings
 from ionflow.workflows.cli import expected_jobs, run_flows
 from ionflow.workflows.embedded import largest_norm, relax_positions, relaxed_host
-from ionflow.workflows.end_points import relaxed_like_an_end_point
-from ionflow.workflows.host_hops import host_barriers_job
+from ionflow.workflows.host_hops import host_barriers_job, relaxed_hop_host
 from ionflow.workflows.migration import MigrationBarrierMaker
 from ionflow.workflows.settings import NebSettings
 from ionflow.workflows.warm_start import counted_calculator
@@ -57,7 +56,7 @@ def test_a_host_relaxed_like_an_end_point_is_its_vacancy_hops_relaxed_initial_st
     ap.add_site_property("region", ["AP"] * len(ap))
     settings = NebSettings(n_images=3, end_point_fmax=0.01)
     host = relaxed_host(ap, "CHGNet", steps=200)  # to its own 0.02 eV/Å
-    tight = relaxed_like_an_end_point(host, settings)
+    tight = relaxed_hop_host(ap, settings)  # the host job's: that, then as an end point
     atoms = AseAtomsAdaptor.get_atoms(tight)
     atoms.calc = counted_calculator("CHGNet")
     assert largest_norm(atoms.get_forces()) < settings.end_point_fmax
