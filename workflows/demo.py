@@ -157,7 +157,7 @@ def demo_flows(
     ``contacts`` scans every contact: the LiCl face as built, Br, the donor or a Li vacancy at
     the Li2OH face, and the nanotube's charge transfer as built (graphene vs CNT).
     ``slab_check`` adds the graphene on a slab of two bulk cells (92 atoms): its interface and
-    slab-centre hops (about half an hour more of one core). ``quick`` (a smoke
+    slab-centre hops (17 minutes more of one core; 22 minutes in all on 2 cores). ``quick`` (a smoke
     test): a coarser grid and 3 images everywhere.
     """
     host_neb = MigrationBarrierMaker(settings=NebSettings(n_images=3 if quick else 5))
